@@ -1,0 +1,1 @@
+"""tf.data building blocks shared by the tasks."""

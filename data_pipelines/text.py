@@ -1,0 +1,90 @@
+"""Text building blocks: standardization, vectorization and length-bucketed batching.
+
+Standardization runs in the TensorFlow graph, so training and the exported SavedModel apply exactly the
+same function to raw text.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+PAD_ID = 0
+TRUNCATIONS = ("head", "tail")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+def standardize_text(texts):
+    """Lower-cases (Unicode-aware), turns HTML line breaks into spaces and splits off punctuation.
+
+    Sentence punctuation (`. , ! ? ; : ( ) " /`) becomes separate tokens because it carries signal
+    ("!!!", "?"); apostrophes and hyphens stay inside words ("don't", "well-made"); other ASCII symbols
+    are dropped. Non-ASCII letters are kept, so unseen scripts map to the out-of-vocabulary token.
+    """
+    texts = tf.strings.lower(texts, encoding="utf-8")
+    texts = tf.strings.regex_replace(texts, r"<br\s*/?>", " ")
+    texts = tf.strings.regex_replace(texts, r"([.,!?;:()\"/])", r" \1 ")
+    return tf.strings.regex_replace(texts, r"[#$%&*+<=>@\[\\\]^_`{|}~]", " ")
+
+
+def build_vectorizer(texts, max_tokens, batch_size=1024):
+    """A `TextVectorization` adapted on `texts` (strings); id 0 is padding and id 1 is unknown."""
+    vectorizer = keras.layers.TextVectorization(max_tokens=max_tokens, standardize=standardize_text, ragged=True)
+    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(batch_size))
+    return vectorizer
+
+
+def truncate(token_ids, max_length, truncation="head"):
+    """Keeps the first (`"head"`) or last (`"tail"`) `max_length` ids of each ragged row."""
+    if truncation not in TRUNCATIONS:
+        raise ValueError(f"truncation must be one of {TRUNCATIONS}, got {truncation!r}")
+    if truncation == "head":
+        return token_ids[:, :max_length]
+    skipped = tf.maximum(token_ids.row_lengths() - max_length, 0)
+    kept_positions = tf.ragged.range(token_ids.row_starts() + skipped, token_ids.row_limits())
+    return tf.gather(token_ids.values, kept_positions)
+
+
+def to_padded_ids(token_ids):
+    """Right-pads ragged ids with `PAD_ID` to a dense `(batch, time)` tensor with `time >= 1`.
+
+    The extra column for an all-empty batch lets recurrent layers run: such rows are fully masked.
+    """
+    dense = token_ids.to_tensor(default_value=PAD_ID)
+    missing = tf.maximum(1 - tf.shape(dense)[1], 0)
+    return tf.pad(dense, [[0, 0], [0, missing]], constant_values=PAD_ID)
+
+
+def length_bucket_boundaries(lengths, num_buckets):
+    """Boundaries that split `lengths` into about `num_buckets` equally populated buckets."""
+    quantiles = np.quantile(np.asarray(lengths), np.linspace(0, 1, num_buckets + 1)[1:-1])
+    return sorted({int(q) + 1 for q in quantiles})
+
+
+def ragged_rows_dataset(token_ids, labels):
+    """A dataset of `(ids (time,), label)` from a ragged `(batch, None)` id tensor."""
+    values, starts, limits = token_ids.values, token_ids.row_starts(), token_ids.row_limits()
+    return tf.data.Dataset.from_tensor_slices((starts, limits, labels)).map(
+        lambda start, limit, label: (values[start:limit], label), num_parallel_calls=tf.data.AUTOTUNE
+    )
+
+
+def bucketed_batches(dataset, batch_size, boundaries):
+    """Batches `(ids, label)` examples of similar length together, right-padding with `PAD_ID`.
+
+    Right padding keeps the mask "right-padded", the case cuDNN's fused kernels accept.
+    """
+    return dataset.bucket_by_sequence_length(
+        lambda ids, label: tf.shape(ids)[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padding_values=(tf.constant(PAD_ID, tf.int64), None),
+    )
+
+
+def padding_fraction(dataset):
+    """The share of positions in a batched `(ids, label)` dataset that are padding."""
+    padded = total = 0
+    for ids, _ in dataset:
+        padded += int(tf.reduce_sum(tf.cast(ids == PAD_ID, tf.int64)))
+        total += int(tf.size(ids))
+    return padded / max(total, 1)

@@ -1,0 +1,1 @@
+"""One folder per task: config.py, data.py, model.py, train.py."""

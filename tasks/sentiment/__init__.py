@@ -1,0 +1,1 @@
+"""IMDB movie-review sentiment: many-to-one."""

@@ -1,0 +1,99 @@
+"""IMDB reviews (official 25,000 / 25,000 split) as length-bucketed tf.data pipelines.
+
+Local copy: `imdb/train.csv.gz` and `imdb/test.csv.gz` (columns id, rating, label, text) under
+`--data-dir` or `$ZOO_DATA_DIR`; otherwise tensorflow-datasets' `imdb_reviews`. HTML line breaks
+(`<br />`) are removed by the shared text standardizer, in the graph, so the exported model cleans raw
+input the same way.
+"""
+
+import csv
+import gzip
+import sys
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from data_pipelines import sources, text
+
+FILES = {"train": "imdb/train.csv.gz", "test": "imdb/test.csv.gz"}
+LABELS = ("negative", "positive")
+# The validation split must not move when the training seed does.
+SPLIT_SEED = 1234
+
+
+class Split(NamedTuple):
+    texts: list
+    labels: np.ndarray
+
+
+class Splits(NamedTuple):
+    train: Split
+    validation: Split
+    test: Split
+
+
+def _read_csv(path):
+    csv.field_size_limit(sys.maxsize)
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or not {"text", "label"} <= rows[0].keys():
+        raise ValueError(f"{path}: expected a CSV with columns id, rating, label, text")
+    return Split([row["text"] for row in rows], np.array([int(row["label"]) for row in rows], np.int32))
+
+
+def _read_tfds(split, missing_message):
+    dataset = sources.load_tfds("imdb_reviews", split, missing_message)
+    texts, labels = [], []
+    for example in dataset.as_numpy_iterator():
+        texts.append(example["text"].decode("utf-8"))
+        labels.append(int(example["label"]))
+    return Split(texts, np.array(labels, np.int32))
+
+
+def load_imdb(data_dir=None):
+    """The official train and test splits as `{"train": Split, "test": Split}`."""
+    local = sources.find_local(list(FILES.values()), data_dir)
+    if local:
+        return {split: _read_csv(path) for split, path in zip(FILES, local)}
+    message = sources.missing_data_message(
+        "IMDB reviews",
+        list(FILES.values()),
+        "let tensorflow-datasets download imdb_reviews (needs network, or its manual file aclImdb_v1.tar.gz).",
+        data_dir,
+    )
+    return {split: _read_tfds(split, message) for split in FILES}
+
+
+def _subset(split, indices):
+    return Split([split.texts[i] for i in indices], split.labels[indices])
+
+
+def make_splits(config):
+    """Train, validation (carved from train with a fixed seed) and test, cut to `max_examples` if set."""
+    data = load_imdb(config.data_dir)
+    train, test = data["train"], data["test"]
+    rng = np.random.default_rng(SPLIT_SEED)
+    order = rng.permutation(len(train.texts))
+    if not 0 < config.validation_size < len(order):
+        raise ValueError(f"validation_size must be in (0, {len(order)}), got {config.validation_size}")
+    validation_indices, train_indices = order[: config.validation_size], order[config.validation_size :]
+    test_indices = np.arange(len(test.texts))
+    if config.max_examples:
+        # The files are sorted by label, so a smoke run takes a random subset rather than the first rows.
+        train_indices = train_indices[: config.max_examples]
+        test_indices = rng.permutation(test_indices)[: config.max_examples]
+    return Splits(_subset(train, train_indices), _subset(train, validation_indices), _subset(test, test_indices))
+
+
+def vectorize(split, vectorizer, config):
+    """Token ids of every review, truncated to `max_length`, as a ragged tensor."""
+    return text.truncate(vectorizer(tf.constant(split.texts)), config.max_length, config.truncation)
+
+
+def make_dataset(token_ids, labels, config, boundaries, training):
+    """Length-bucketed batches of `(ids (batch, time), label (batch,))`, shuffled when `training`."""
+    dataset = text.ragged_rows_dataset(token_ids, labels)
+    if training:
+        dataset = dataset.shuffle(len(labels), seed=config.seed, reshuffle_each_iteration=True)
+    return text.bucketed_batches(dataset, config.batch_size, boundaries).prefetch(tf.data.AUTOTUNE)

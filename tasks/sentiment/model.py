@@ -1,0 +1,39 @@
+"""Sentiment classifier on token ids, and the end-to-end model on raw text."""
+
+import keras
+
+from zoo.layers import BigramHashing, MaskedGlobalPooling, RecurrentStack, TextToIds
+
+
+def build_classifier(config):
+    """Token ids `(batch, time)` -> P(positive) `(batch, 1)`.
+
+    Word embeddings (plus hashed bigram embeddings when `bigram_buckets > 0`), spatial dropout, a
+    bidirectional `RecurrentStack` over every step, masked max+mean pooling, dropout, sigmoid.
+    """
+    token_ids = keras.Input((None,), dtype="int64", name="token_ids")
+    embedded = keras.layers.Embedding(config.vocab_size, config.embedding_dim, mask_zero=True, name="words")(token_ids)
+    if config.bigram_buckets:
+        bigram_ids = BigramHashing(config.vocab_size, config.bigram_buckets, name="bigram_hashing")(token_ids)
+        bigrams = keras.layers.Embedding(config.bigram_buckets, config.embedding_dim, name="bigrams")(bigram_ids)
+        embedded = keras.layers.Add(name="words_and_bigrams")([embedded, bigrams])
+    features = keras.layers.SpatialDropout1D(config.embedding_dropout)(embedded)
+    features = RecurrentStack(
+        config.cell,
+        config.hidden_dim,
+        num_layers=config.num_layers,
+        bidirectional=True,
+        dropout=config.dropout,
+        return_sequences=True,
+    )(features)
+    pooled = MaskedGlobalPooling(("max", "mean"))(features)
+    pooled = keras.layers.Dropout(config.dropout)(pooled)
+    probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(pooled)
+    return keras.Model(token_ids, probability, name="sentiment_classifier")
+
+
+def build_end_to_end(vectorizer, classifier, config):
+    """Review strings `(batch,)` -> P(positive) `(batch, 1)`, with the text processing inside."""
+    texts = keras.Input((), dtype="string", name="review")
+    token_ids = TextToIds(vectorizer, config.max_length, config.truncation, name="text_to_ids")(texts)
+    return keras.Model(texts, classifier(token_ids), name="sentiment")

@@ -1,0 +1,86 @@
+"""Atomic export, loading errors and the config-to-flags convention."""
+
+import dataclasses
+
+import pytest
+
+from zoo import cli, export
+from zoo.config import TrainConfig
+
+
+def _write(text):
+    def write(directory):
+        (directory / "weights.txt").write_text(text)
+
+    return write
+
+
+def _failing_write(directory):
+    (directory / "weights.txt").write_text("half written")
+    raise RuntimeError("disk full")
+
+
+def test_failed_export_keeps_the_previous_one(tmp_path):
+    target = tmp_path / "model"
+    export.write_atomically(target, _write("v1"))
+    with pytest.raises(RuntimeError, match="disk full"):
+        export.write_atomically(target, _failing_write)
+    assert (target / "weights.txt").read_text() == "v1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    export.write_atomically(target, _write("v2"))
+    assert (target / "weights.txt").read_text() == "v2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_export_interrupted_between_renames_is_recovered(tmp_path):
+    """A process killed after moving the old export aside but before moving the new one in."""
+    target = tmp_path / "model"
+    export.write_atomically(target, _write("v1"))
+    target.rename(tmp_path / ".model.old")
+    (tmp_path / ".model.tmp-dead").mkdir()
+    with pytest.raises(RuntimeError):
+        export.write_atomically(target, _failing_write)
+    assert (target / "weights.txt").read_text() == "v1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_load_unknown_model_lists_what_exists(tmp_path, monkeypatch):
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / export.CARD).write_text("{}")
+    monkeypatch.setenv(export.MODELS_DIR_ENV, str(tmp_path))
+    assert export.available() == ["other"]
+    with pytest.raises(FileNotFoundError, match="Available: other"):
+        export.load("missing")
+
+
+@dataclasses.dataclass
+class _Config(TrainConfig):
+    hidden_dim: int = 8
+    cell: str = "lstm"
+
+
+_PRESETS = {"tiny": {"hidden_dim": 2, "epochs": 1}}
+
+
+def test_parse_config_defaults_presets_and_overrides():
+    assert cli.parse_config(_Config, _PRESETS, []) == _Config()
+    config = cli.parse_config(
+        _Config, _PRESETS,
+        ["--preset", "tiny", "--epochs", "3", "--cell", "gru", "--resume", "--learning-rate", "0.01",
+         "--data-dir", "/data"],
+    )
+    assert (config.hidden_dim, config.epochs, config.cell, config.resume) == (2, 3, "gru", True)
+    assert (config.learning_rate, config.data_dir) == (0.01, "/data")
+
+
+def test_parse_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="strategy"):
+        cli.parse_config(_Config, _PRESETS, ["--strategy", "tpu"])
+    with pytest.raises(ValueError, match="epochs"):
+        cli.parse_config(_Config, _PRESETS, ["--epochs", "0"])
+    with pytest.raises(SystemExit):
+        cli.parse_config(_Config, _PRESETS, ["--hidden-dim", "many"])
+
+
+def test_command_line_is_quoted():
+    assert cli.command_line("tasks.x.train", ["--out-dir", "a b"]) == "python -m tasks.x.train --out-dir 'a b'"

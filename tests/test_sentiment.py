@@ -1,0 +1,152 @@
+"""Sentiment end to end: tiny training, export, plain-TensorFlow loading, bad input, resume, mirrored."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from tasks.sentiment.config import PRESETS, SentimentConfig
+from tasks.sentiment.train import train_and_evaluate
+from tests.conftest import ROOT
+
+BAD_INPUTS = ["", "?!... ,,, !!!", "Ça m'a plu énormément — 素晴らしい映画 🎬", "great " * 20000]
+
+
+def _tiny(imdb_dir, tmp_path, **overrides):
+    return SentimentConfig(**{**PRESETS["tiny"], "data_dir": str(imdb_dir), "out_dir": str(tmp_path), **overrides})
+
+
+@pytest.fixture(scope="module")
+def tiny_run(imdb_dir, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("sentiment")
+    metrics = train_and_evaluate(_tiny(imdb_dir, workdir))
+    return workdir, metrics
+
+
+def test_train_and_evaluate_writes_metrics_and_export(tiny_run):
+    workdir, metrics = tiny_run
+    assert json.loads((workdir / "metrics.json").read_text()) == metrics
+    assert metrics["test_examples"] == 256 and metrics["epochs_run"] == 2
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    export_dir = workdir / "export"
+    card = json.loads((export_dir / "model_card.json").read_text())
+    assert card["test_metrics"]["accuracy"] == metrics["test_accuracy"]
+    assert card["hyperparameters"]["hidden_dim"] == 8 and card["versions"]["tensorflow"] == tf.__version__
+    assert json.loads((export_dir / "config.json").read_text())["max_examples"] == 256
+
+
+def test_saved_model_matches_keras_model(tiny_run):
+    export_dir = tiny_run[0] / "export"
+    reviews = ["A wonderful, touching film.", "Terrible. Boring plot<br /><br />and bad acting.", "ok"]
+    loaded = tf.saved_model.load(str(export_dir / "saved_model"))
+    served = loaded.serve(tf.constant(reviews))
+    keras_model = keras.saving.load_model(export_dir / "model.keras")
+    expected = keras_model(tf.constant(reviews)).numpy()[:, 0]
+    np.testing.assert_allclose(served["probability"].numpy(), expected, atol=1e-5)
+    labels = [label.decode() for label in served["label"].numpy()]
+    assert labels == ["positive" if p >= 0.5 else "negative" for p in expected]
+
+
+def test_bad_input_gives_defined_output_alone_and_in_a_batch(tiny_run):
+    predictor = zoo.load(tiny_run[0] / "export")
+    batch = predictor.predict(BAD_INPUTS + ["A fine film."])
+    for text, row in zip(BAD_INPUTS, batch):
+        alone = predictor.predict(text)
+        assert 0.0 <= alone["probability"] <= 1.0 and alone["label"] in ("negative", "positive")
+        # Padding and masking make a review's result independent of its batch mates.
+        assert alone["probability"] == pytest.approx(row["probability"], abs=1e-5)
+
+
+class _InterruptAfterEpoch(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt("simulated kill")
+
+
+def _logged_epochs(workdir):
+    with open(workdir / "history.csv") as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+def test_resume_continues_from_last_finished_epoch(imdb_dir, tmp_path):
+    config = _tiny(imdb_dir, tmp_path, epochs=3)
+    with pytest.raises(KeyboardInterrupt):
+        train_and_evaluate(config, callbacks=[_InterruptAfterEpoch(1)])
+    assert _logged_epochs(tmp_path) == [0, 1]
+    assert not (tmp_path / "export").exists()
+
+    resumed = train_and_evaluate(_tiny(imdb_dir, tmp_path, epochs=3, resume=True))
+    assert resumed["epochs_run"] == 1
+    assert _logged_epochs(tmp_path) == [0, 1, 2]
+
+    fresh = train_and_evaluate(_tiny(imdb_dir, tmp_path, epochs=1))
+    assert fresh["epochs_run"] == 1 and _logged_epochs(tmp_path) == [0]
+
+
+def test_mirrored_strategy_on_two_logical_cpus(imdb_dir, tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from tasks.sentiment.train import main
+        main(["--preset", "tiny", "--strategy", "mirrored", "--data-dir", {str(imdb_dir)!r},
+              "--out-dir", {str(tmp_path)!r}])
+        strategy = tf.distribute.MirroredStrategy()
+        assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((tmp_path / "metrics.json").read_text())["epochs_run"] == 2
+
+
+CLEAR_POSITIVE = [
+    "An absolute masterpiece. The acting is superb, the story is moving and I loved every minute of it.",
+    "One of the best films I have ever seen. Brilliant direction, wonderful cast, highly recommended!",
+    "I laughed, I cried, and I left the theatre smiling. A beautiful, funny and heartwarming movie.",
+    "Great performances and a gripping plot. This film is a real gem and deserves every award.",
+]
+CLEAR_NEGATIVE = [
+    "The worst movie I have ever seen. Terrible acting, a boring plot and awful dialogue. Avoid it.",
+    "A complete waste of time and money. Dull, stupid and painfully long. I walked out halfway.",
+    "Horrible script, wooden actors and no story at all. I regret watching this garbage.",
+    "Boring, badly directed and utterly pointless. Nothing works in this dreadful film.",
+]
+
+
+def test_shipped_model_gets_clear_cut_reviews_right():
+    predictor = zoo.load("sentiment")
+    rows = predictor.predict(CLEAR_POSITIVE + CLEAR_NEGATIVE)
+    assert [row["label"] for row in rows] == ["positive"] * 4 + ["negative"] * 4
+    assert predictor.card["test_metrics"]["accuracy"] >= 0.89
+
+
+def test_shipped_model_handles_bad_input():
+    rows = zoo.load("sentiment").predict(BAD_INPUTS)
+    assert all(np.isfinite(row["probability"]) and 0 <= row["probability"] <= 1 for row in rows)
+
+
+def test_zoo_command_line_predict_list_and_demo():
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    run = [sys.executable, "-m", "zoo"]
+    predicted = subprocess.run(run + ["predict", "sentiment", CLEAR_NEGATIVE[0]], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=300)
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    assert '"label": "negative"' in predicted.stdout
+    listed = subprocess.run(run + ["list"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert listed.stdout.startswith("sentiment:")
+    demo = subprocess.run(run + ["demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert demo.returncode == 0 and "== sentiment" in demo.stdout

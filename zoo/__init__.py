@@ -1,0 +1,10 @@
+"""RNN model zoo: shared layers, training flow, export and loading.
+
+Apps need only `zoo.load(name_or_path)`, which returns a predictor over an exported SavedModel.
+Importing `zoo` also registers its layers, so `keras.saving.load_model` can read the `.keras` files.
+"""
+
+from zoo import layers  # noqa: F401  (registers the custom layers for .keras loading)
+from zoo.export import available, load
+
+__all__ = ["available", "load"]

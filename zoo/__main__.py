@@ -1,0 +1,60 @@
+"""`python -m zoo list | predict NAME INPUT... | demo`: the exported models, offline."""
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from zoo import export  # noqa: E402
+
+
+def _format(row):
+    return json.dumps({key: round(value, 4) if isinstance(value, float) else value for key, value in row.items()},
+                      ensure_ascii=False)
+
+
+def _list(_args):
+    names = export.available()
+    if not names:
+        print(f"No exported models in {export.models_dir()}")
+    for name in names:
+        card = json.loads((export.models_dir() / name / export.CARD).read_text())
+        metrics = ", ".join(f"{key} {value:.4f}" for key, value in card.get("test_metrics", {}).items())
+        print(f"{name}: {card.get('description', card.get('task', ''))} [{metrics}]")
+
+
+def _predict(args):
+    predictor = export.load(args.model)
+    for text, row in zip(args.inputs, predictor.predict(args.inputs)):
+        print(f"{text!r} -> {_format(row)}")
+
+
+def _demo(_args):
+    names = export.available()
+    if not names:
+        sys.exit(f"No exported models in {export.models_dir()}: train one with python -m tasks.<name>.train")
+    for name in names:
+        predictor = export.load(name)
+        print(f"== {name}: {predictor.card.get('description', '')}")
+        examples = predictor.card.get("examples", [])
+        for example, row in zip(examples, predictor.predict(examples)):
+            print(f"  {example!r}\n    -> {_format(row)}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m zoo", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list the exported models and their test metrics").set_defaults(run=_list)
+    predict = commands.add_parser("predict", help="run an exported model on raw inputs")
+    predict.add_argument("model", help="model name in saved_models/ or an export directory")
+    predict.add_argument("inputs", nargs="+")
+    predict.set_defaults(run=_predict)
+    commands.add_parser("demo", help="every exported model on its built-in examples").set_defaults(run=_demo)
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""End-to-end export (SavedModel + `.keras` + model card) and loading for apps.
+
+An export directory holds:
+    saved_model/      raw inputs in, raw outputs out, through the `serve` endpoint; needs only TensorFlow
+    model.keras       the same end-to-end model for Keras users (fine-tuning, inspection)
+    model_card.json   task, data, measured test metrics, the exact training command, hyperparameters
+    config.json       the resolved training config
+"""
+
+import datetime
+import json
+import os
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+MODELS_DIR_ENV = "ZOO_MODELS_DIR"
+CARD = "model_card.json"
+SAVED_MODEL = "saved_model"
+ENDPOINT = "serve"
+
+
+def models_dir():
+    """`$ZOO_MODELS_DIR`, else the `saved_models/` folder of this checkout."""
+    if os.environ.get(MODELS_DIR_ENV):
+        return Path(os.environ[MODELS_DIR_ENV])
+    return Path(__file__).resolve().parents[1] / "saved_models"
+
+
+def _backup_path(target):
+    return target.with_name(f".{target.name}.old")
+
+
+def _recover(target):
+    """Puts back a previous export left aside by an export interrupted between its two renames."""
+    backup = _backup_path(target)
+    if backup.exists() and not target.exists():
+        os.replace(backup, target)
+    for stale in target.parent.glob(f".{target.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def write_atomically(target, write):
+    """Calls `write(tmp_dir)` and then swaps `tmp_dir` into `target`.
+
+    If `write` fails or the process dies during it, `target` keeps the previous export untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _recover(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        write(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    backup = _backup_path(target)
+    if target.exists():
+        os.replace(target, backup)
+    os.replace(tmp, target)
+    shutil.rmtree(backup, ignore_errors=True)
+    return target
+
+
+def versions():
+    import keras
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": np.__version__}
+
+
+def export_model(target, model, serve_fn, input_signature, card, config):
+    """Exports an end-to-end Keras `model` to `target` atomically.
+
+    Args:
+        model: Keras model taking raw inputs; saved as `model.keras` and tracked by the SavedModel.
+        serve_fn: the SavedModel's `serve` endpoint: raw inputs -> dict of raw outputs.
+        input_signature: `tf.TensorSpec`s of `serve_fn`'s arguments.
+        card: model card fields (task, data, metrics, command, examples, ...); versions and the
+            export date are added here.
+        config: the resolved `TrainConfig`, written as `config.json`.
+    """
+    import keras
+
+    card = dict(card, versions=versions(), exported=datetime.datetime.now(datetime.timezone.utc).isoformat())
+
+    def write(directory):
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint(ENDPOINT, serve_fn, input_signature=input_signature)
+        archive.write_out(str(directory / SAVED_MODEL), verbose=False)
+        model.save(directory / "model.keras")
+        config.write(directory / "config.json")
+        (directory / CARD).write_text(json.dumps(card, indent=2) + "\n")
+
+    return write_atomically(target, write)
+
+
+def _to_python(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return [_to_python(item) for item in value]
+    return value
+
+
+class Predictor:
+    """Runs an exported model on raw inputs with nothing but TensorFlow.
+
+    `predict(inputs)` takes a list of raw inputs (or one) and returns one dict of outputs per input.
+    """
+
+    def __init__(self, path):
+        import tensorflow as tf
+
+        self.path = Path(path)
+        self.card = json.loads((self.path / CARD).read_text())
+        self.saved_model = tf.saved_model.load(str(self.path / SAVED_MODEL))
+        self._serve = getattr(self.saved_model, ENDPOINT)
+
+    @property
+    def name(self):
+        return self.path.name
+
+    def predict(self, inputs):
+        import tensorflow as tf
+
+        single = isinstance(inputs, (str, bytes))
+        batch = [inputs] if single else list(inputs)
+        outputs = {key: value.numpy() for key, value in self._serve(tf.constant(batch)).items()}
+        rows = [{key: _to_python(value[index]) for key, value in outputs.items()} for index in range(len(batch))]
+        return rows[0] if single else rows
+
+    __call__ = predict
+
+
+def available():
+    """Names of the exported models in `models_dir()`."""
+    directory = models_dir()
+    if not directory.is_dir():
+        return []
+    return sorted(path.parent.name for path in directory.glob(f"*/{CARD}") if not path.parent.name.startswith("."))
+
+
+def load(name_or_path):
+    """A `Predictor` for an export directory, or for a model name in `models_dir()`."""
+    path = Path(name_or_path)
+    if not (path / CARD).is_file():
+        path = models_dir() / str(name_or_path)
+    if not (path / CARD).is_file():
+        raise FileNotFoundError(
+            f"No exported model at {name_or_path!r} or {path}. Available: {', '.join(available()) or 'none'}"
+        )
+    return Predictor(path)
