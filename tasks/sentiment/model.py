@@ -15,7 +15,10 @@ def build_classifier(config):
     embedded = keras.layers.Embedding(config.vocab_size, config.embedding_dim, mask_zero=True, name="words")(token_ids)
     if config.bigram_buckets:
         bigram_ids = BigramHashing(config.vocab_size, config.bigram_buckets, name="bigram_hashing")(token_ids)
-        bigrams = keras.layers.Embedding(config.bigram_buckets, config.embedding_dim, name="bigrams")(bigram_ids)
+        # Bigram id 0 is exactly the padding, and Add drops the mask unless every input carries one.
+        bigrams = keras.layers.Embedding(
+            config.bigram_buckets, config.embedding_dim, mask_zero=True, name="bigrams"
+        )(bigram_ids)
         embedded = keras.layers.Add(name="words_and_bigrams")([embedded, bigrams])
     features = keras.layers.SpatialDropout1D(config.embedding_dropout)(embedded)
     features = RecurrentStack(
@@ -33,7 +36,12 @@ def build_classifier(config):
 
 
 def build_end_to_end(vectorizer, classifier, config):
-    """Review strings `(batch,)` -> P(positive) `(batch, 1)`, with the text processing inside."""
+    """Review strings `(batch,)` -> P(positive) `(batch, 1)`, with the text processing inside.
+
+    It wraps an uncompiled copy of `classifier`, so exports carry the weights without the optimizer state.
+    """
+    inference = build_classifier(config)
+    inference.set_weights(classifier.get_weights())
     texts = keras.Input((), dtype="string", name="review")
     token_ids = TextToIds(vectorizer, config.max_length, config.truncation, name="text_to_ids")(texts)
-    return keras.Model(texts, classifier(token_ids), name="sentiment")
+    return keras.Model(texts, inference(token_ids), name="sentiment")
