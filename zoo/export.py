@@ -133,6 +133,8 @@ class Predictor:
 
         single = isinstance(inputs, (str, bytes))
         batch = [inputs] if single else list(inputs)
+        if not batch:
+            return []
         outputs = {key: value.numpy() for key, value in self._serve(tf.constant(batch)).items()}
         rows = [{key: _to_python(value[index]) for key, value in outputs.items()} for index in range(len(batch))]
         return rows[0] if single else rows

@@ -1,5 +1,6 @@
 """Seeding, distribution strategy, optimizer and a resumable fit loop shared by every task."""
 
+import csv
 import shutil
 import sys
 from pathlib import Path
@@ -22,7 +23,9 @@ def get_strategy(name):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = gpus or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
     raise ValueError(f"Unknown strategy {name!r}")
 
 
@@ -39,6 +42,15 @@ def make_optimizer(learning_rate, clipnorm=0.0, weight_decay=0.0, ema_momentum=0
         use_ema=ema_momentum > 0,
         ema_momentum=ema_momentum or 0.99,
     )
+
+
+def _best_logged(history_path, monitor):
+    """The best `monitor` value of the epochs logged so far, or None."""
+    if not history_path.exists():
+        return None
+    with open(history_path, newline="") as handle:
+        values = [float(row[monitor]) for row in csv.DictReader(handle) if row.get(monitor)]
+    return max(values, default=None)
 
 
 def fit(model, train_data, validation_data, epochs, workdir, monitor, resume=False, callbacks=()):
@@ -68,7 +80,13 @@ def fit(model, train_data, validation_data, epochs, workdir, monitor, resume=Fal
         built_in.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     built_in += [
         keras.callbacks.ModelCheckpoint(
-            str(workdir / BEST_WEIGHTS), monitor=monitor, mode="max", save_best_only=True, save_weights_only=True
+            str(workdir / BEST_WEIGHTS),
+            monitor=monitor,
+            mode="max",
+            save_best_only=True,
+            save_weights_only=True,
+            # A resumed run only replaces the best checkpoint with a better epoch than those before.
+            initial_value_threshold=_best_logged(workdir / HISTORY, monitor),
         ),
         keras.callbacks.TensorBoard(str(workdir / "logs")),
         keras.callbacks.CSVLogger(str(workdir / HISTORY), append=True),

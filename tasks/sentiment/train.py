@@ -74,7 +74,8 @@ def train_and_evaluate(config, workdir=None, callbacks=(), command=None):
     config.write(workdir / "config.json")
     training.set_seed(config.seed)
     splits, vectorizer, datasets = prepare_data(config)
-    classifier = compile_classifier(config, training.get_strategy(config.strategy))
+    strategy = training.get_strategy(config.strategy)
+    classifier = compile_classifier(config, strategy)
     started = time.time()
     history = training.fit(
         classifier, datasets["train"], datasets["validation"], config.epochs, workdir, MONITOR, config.resume, callbacks
@@ -90,6 +91,7 @@ def train_and_evaluate(config, workdir=None, callbacks=(), command=None):
         "test_examples": len(splits.test.labels),
         "train_examples": len(splits.train.labels),
         "epochs_run": len(history.epoch),
+        "replicas": strategy.num_replicas_in_sync,
         "training_time_s": round(training_time, 1),
     }
     (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
