@@ -72,7 +72,8 @@ def main(argv=None):
     training.set_seed(config.seed)
     splits, _, datasets = prepare_data(config)
     examples = len(splits.train.labels)
-    ours = measure("ours", compile_classifier(config, tf.distribute.get_strategy()), datasets["train"],
+    classifier = compile_classifier(config, tf.distribute.get_strategy(), int(datasets["train"].cardinality()))
+    ours = measure("ours", classifier, datasets["train"],
                    datasets["test"], examples, args.epochs)
 
     training.set_seed(config.seed)

@@ -68,17 +68,22 @@ def ragged_rows_dataset(token_ids, labels):
     )
 
 
-def bucketed_batches(dataset, batch_size, boundaries):
+def bucketed_batches(dataset, batch_size, boundaries, lengths):
     """Batches `(ids, label)` examples of similar length together, right-padding with `PAD_ID`.
 
-    Right padding keeps the mask "right-padded", the case cuDNN's fused kernels accept.
+    Right padding keeps the mask "right-padded", the case cuDNN's fused kernels accept. Each bucket
+    yields ceil(examples / batch_size) batches whatever the order, so the dataset's length is declared
+    from `lengths` (the examples' lengths), which gives Keras a step count for its progress bar.
     """
-    return dataset.bucket_by_sequence_length(
+    bucket_sizes = np.bincount(np.digitize(lengths, boundaries), minlength=len(boundaries) + 1)
+    num_batches = int(np.sum(-(-bucket_sizes // batch_size)))
+    batches = dataset.bucket_by_sequence_length(
         lambda ids, label: tf.shape(ids)[0],
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
         padding_values=(tf.constant(PAD_ID, tf.int64), None),
     )
+    return batches.apply(tf.data.experimental.assert_cardinality(num_batches))
 
 
 def padding_fraction(dataset):

@@ -85,11 +85,3 @@ def test_parse_config_rejects_bad_values():
 def test_command_line_is_quoted():
     assert cli.command_line("tasks.x.train", ["--out-dir", "a b"]) == "python -m tasks.x.train --out-dir 'a b'"
 
-
-def test_resumed_fit_only_keeps_a_better_checkpoint(tmp_path):
-    from zoo import training
-
-    history = tmp_path / training.HISTORY
-    assert training._best_logged(history, "val_accuracy") is None
-    history.write_text("epoch,loss,val_accuracy\n0,0.6,0.81\n1,0.4,0.86\n2,0.3,0.84\n")
-    assert training._best_logged(history, "val_accuracy") == 0.86

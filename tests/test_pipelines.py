@@ -28,20 +28,29 @@ def _examples(lengths):
 
 def test_bucketed_batches_element_spec_and_right_padding():
     ids, labels = _examples([3, 1, 2, 5])
-    dataset = text.bucketed_batches(text.ragged_rows_dataset(ids, labels), 4, [10])
+    dataset = text.bucketed_batches(text.ragged_rows_dataset(ids, labels), 4, [10], [3, 1, 2, 5])
     assert dataset.element_spec == (
         tf.TensorSpec((None, None), tf.int64), tf.TensorSpec((None,), tf.int32))
     batch, _ = next(iter(dataset))
     assert batch.numpy().tolist()[0] == [7, 7, 7, 0, 0]
 
 
+@pytest.mark.parametrize("batch_size", [1, 7, 32])
+def test_bucketed_batches_declare_their_exact_length(batch_size):
+    lengths = np.random.default_rng(1).integers(1, 60, size=300)
+    ids, labels = _examples(lengths)
+    rows = text.ragged_rows_dataset(ids, labels).shuffle(300, seed=batch_size)
+    dataset = text.bucketed_batches(rows, batch_size, [10, 20, 40], lengths)
+    assert int(dataset.cardinality()) == sum(1 for _ in dataset)
+
+
 def test_bucketing_reduces_padding():
     lengths = np.random.default_rng(0).lognormal(5, 0.8, size=2000).astype(int) + 1
     ids, labels = _examples(lengths)
     rows = text.ragged_rows_dataset(ids, labels).shuffle(2000, seed=0)
-    unbucketed = text.padding_fraction(text.bucketed_batches(rows, 32, []))
+    unbucketed = text.padding_fraction(text.bucketed_batches(rows, 32, [], lengths))
     boundaries = text.length_bucket_boundaries(lengths, 8)
-    bucketed = text.padding_fraction(text.bucketed_batches(rows, 32, boundaries))
+    bucketed = text.padding_fraction(text.bucketed_batches(rows, 32, boundaries, lengths))
     assert len(boundaries) == 7
     assert bucketed < unbucketed / 2
 

@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
+from tasks.sentiment import data
 from tasks.sentiment.config import PRESETS, SentimentConfig
 from tasks.sentiment.model import build_classifier
 from tasks.sentiment.train import train_and_evaluate
@@ -51,6 +52,15 @@ def test_train_and_evaluate_writes_metrics_and_export(tiny_run):
     assert card["test_metrics"]["accuracy"] == metrics["test_accuracy"]
     assert card["hyperparameters"]["hidden_dim"] == 8 and card["versions"]["tensorflow"] == tf.__version__
     assert json.loads((export_dir / "config.json").read_text())["max_examples"] == 256
+
+
+def test_reported_test_accuracy_is_the_exported_models(tiny_run, imdb_dir):
+    workdir, metrics = tiny_run
+    test = data.make_splits(_tiny(imdb_dir, workdir)).test
+    loaded = tf.saved_model.load(str(workdir / "export" / "saved_model"))
+    served = loaded.serve(tf.constant(test.texts))
+    accuracy = np.mean((served["probability"].numpy() >= 0.5) == test.labels)
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-9)
 
 
 def test_saved_model_matches_keras_model(tiny_run):

@@ -29,12 +29,16 @@ def get_strategy(name):
     raise ValueError(f"Unknown strategy {name!r}")
 
 
-def make_optimizer(learning_rate, clipnorm=0.0, weight_decay=0.0, ema_momentum=0.0):
-    """AdamW with optional global-norm gradient clipping and an exponential moving average of weights.
+def make_optimizer(learning_rate, clipnorm=0.0, weight_decay=0.0, ema_momentum=0.0, decay_steps=0):
+    """AdamW with optional global-norm gradient clipping, cosine decay and a moving average of weights.
 
-    With `ema_momentum > 0` the weights evaluated, checkpointed and exported are the moving average
-    (see `fit`), which generalizes better than the last step's weights on small text corpora.
+    With `decay_steps > 0` the learning rate follows a cosine from `learning_rate` down to a tenth of
+    it over that many steps (usually the whole run). With `ema_momentum > 0` the weights evaluated,
+    checkpointed and exported are the moving average (see `fit`), which generalizes better than the
+    last step's weights on small text corpora.
     """
+    if decay_steps:
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.1)
     return keras.optimizers.AdamW(
         learning_rate=learning_rate,
         weight_decay=weight_decay,
@@ -95,6 +99,7 @@ def fit(model, train_data, validation_data, epochs, workdir, monitor, resume=Fal
         train_data,
         validation_data=validation_data,
         epochs=epochs,
+        shuffle=False,  # the datasets shuffle themselves
         callbacks=built_in + list(callbacks),
         verbose=1 if sys.stdout.isatty() else 2,
     )

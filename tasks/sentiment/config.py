@@ -19,11 +19,13 @@ class SentimentConfig(TrainConfig):
         embedding_dim: word (and bigram) embedding size.
         bigram_buckets: hashed bigram embeddings added to the word embeddings; 0 disables them.
         embedding_dropout: share of embedding channels dropped in training (spatial dropout).
+        embedding_skip: also feed the classifier the masked mean of the embeddings (a bag of n-grams).
         cell: `lstm`, `gru` or `simple`.
         hidden_dim: recurrent units per direction.
         num_layers: stacked recurrent layers.
         dropout: dropout between recurrent layers and before the output layer.
         weight_decay: decoupled (AdamW) weight decay.
+        cosine_decay: decay the learning rate along a cosine over the whole run.
         ema_momentum: momentum of the weight moving average that is evaluated and exported; 0 disables.
         validation_size: reviews carved from the train split, with a fixed seed, for model selection.
         num_buckets: length buckets for batching; 1 pads every batch to its longest review.
@@ -40,11 +42,13 @@ class SentimentConfig(TrainConfig):
     embedding_dim: int = 64
     bigram_buckets: int = 16384
     embedding_dropout: float = 0.5
+    embedding_skip: bool = True
     cell: str = "gru"
     hidden_dim: int = 64
     num_layers: int = 1
     dropout: float = 0.3
     weight_decay: float = 0.004
+    cosine_decay: bool = True
     ema_momentum: float = 0.99
     validation_size: int = 2500
     num_buckets: int = 8

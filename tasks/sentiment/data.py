@@ -96,4 +96,5 @@ def make_dataset(token_ids, labels, config, boundaries, training):
     dataset = text.ragged_rows_dataset(token_ids, labels)
     if training:
         dataset = dataset.shuffle(len(labels), seed=config.seed, reshuffle_each_iteration=True)
-    return text.bucketed_batches(dataset, config.batch_size, boundaries).prefetch(tf.data.AUTOTUNE)
+    batches = text.bucketed_batches(dataset, config.batch_size, boundaries, token_ids.row_lengths().numpy())
+    return batches.prefetch(tf.data.AUTOTUNE)
