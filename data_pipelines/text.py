@@ -19,7 +19,10 @@ def standardize_text(texts):
     Sentence punctuation (`. , ! ? ; : ( ) " /`) becomes separate tokens because it carries signal
     ("!!!", "?"); apostrophes and hyphens stay inside words ("don't", "well-made"); other ASCII symbols
     are dropped. Non-ASCII letters are kept, so unseen scripts map to the out-of-vocabulary token.
+    Unicode separators and control characters (U+0085, U+2028, no-break space) become spaces: a
+    token made of them would break the one-token-per-line vocabulary file of a saved model.
     """
+    texts = tf.strings.regex_replace(texts, r"[\p{Z}\p{Cc}]", " ")
     texts = tf.strings.lower(texts, encoding="utf-8")
     texts = tf.strings.regex_replace(texts, r"<br\s*/?>", " ")
     texts = tf.strings.regex_replace(texts, r"([.,!?;:()\"/])", r" \1 ")

@@ -47,7 +47,8 @@ def test_bigram_hashing():
 
 @pytest.fixture(scope="module")
 def vectorizer():
-    return build_vectorizer(["a good film", "a bad film", "good good acting"], max_tokens=50)
+    # U+0085 and U+2028 are line breaks to Python: they must not become vocabulary entries.
+    return build_vectorizer(["a good film", "a bad\x85film", "good good\u2028acting\xa0\x85"], max_tokens=50)
 
 
 def test_text_to_ids_truncation_and_empty_text(vectorizer):

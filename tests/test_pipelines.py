@@ -13,6 +13,11 @@ def test_standardize_text():
         "great", "film", "!", "!", "don't", "miss", "it", "(", "really", ")", ";", "1", "école"]
 
 
+def test_standardize_text_turns_unicode_separators_into_spaces():
+    result = text.standardize_text(tf.constant(["wait\x85what\u2028now\xa0then\tend"]))
+    assert result.numpy()[0].decode().split(" ") == ["wait", "what", "now", "then", "end"]
+
+
 def test_truncate_keeps_head_or_tail():
     ids = tf.ragged.constant([[1, 2, 3, 4], [5], []], dtype=tf.int64)
     assert text.truncate(ids, 2, "head").to_list() == [[1, 2], [5], []]

@@ -63,6 +63,13 @@ def test_reported_test_accuracy_is_the_exported_models(tiny_run, imdb_dir):
     assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-9)
 
 
+def test_saved_model_stores_each_weight_once(tiny_run):
+    export_dir = tiny_run[0] / "export"
+    reader = tf.train.load_checkpoint(str(export_dir / "saved_model" / "variables" / "variables"))
+    stored = [key for key in reader.get_variable_to_shape_map() if key.endswith("VARIABLE_VALUE")]
+    assert len(stored) == len(keras.saving.load_model(export_dir / "model.keras").weights)
+
+
 def test_saved_model_matches_keras_model(tiny_run):
     export_dir = tiny_run[0] / "export"
     reviews = ["A wonderful, touching film.", "Terrible. Boring plot<br /><br />and bad acting.", "ok"]

@@ -84,15 +84,17 @@ def export_model(target, model, serve_fn, input_signature, card, config):
             export date are added here.
         config: the resolved `TrainConfig`, written as `config.json`.
     """
-    import keras
+    import tensorflow as tf
 
     card = dict(card, versions=versions(), exported=datetime.datetime.now(datetime.timezone.utc).isoformat())
 
     def write(directory):
-        archive = keras.export.ExportArchive()
-        archive.track(model)
-        archive.add_endpoint(ENDPOINT, serve_fn, input_signature=input_signature)
-        archive.write_out(str(directory / SAVED_MODEL), verbose=False)
+        # A plain tf.Module rather than keras.export.ExportArchive, which (Keras 3.15) writes every
+        # variable twice: once as the Keras variable and once as the tf.Variable the endpoint captures.
+        module = tf.Module()
+        module.model = model
+        module.serve = tf.function(serve_fn, input_signature=input_signature)
+        tf.saved_model.save(module, str(directory / SAVED_MODEL), signatures={ENDPOINT: module.serve})
         model.save(directory / "model.keras")
         config.write(directory / "config.json")
         (directory / CARD).write_text(json.dumps(card, indent=2) + "\n")
