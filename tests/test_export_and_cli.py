@@ -1,9 +1,13 @@
 """Atomic export, loading errors and the config-to-flags convention."""
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import pytest
 
+from tests.conftest import ROOT
 from zoo import cli, export
 from zoo.config import TrainConfig
 
@@ -85,3 +89,11 @@ def test_parse_config_rejects_bad_values():
 def test_command_line_is_quoted():
     assert cli.command_line("tasks.x.train", ["--out-dir", "a b"]) == "python -m tasks.x.train --out-dir 'a b'"
 
+
+
+def test_zoo_command_line_unknown_model_is_a_clear_error(tmp_path):
+    env = {**os.environ, export.MODELS_DIR_ENV: str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "zoo", "predict", "missing", "text"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == f"No exported model at 'missing' or {tmp_path / 'missing'}. Available: none"

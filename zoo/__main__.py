@@ -53,7 +53,10 @@ def main(argv=None):
     predict.set_defaults(run=_predict)
     commands.add_parser("demo", help="every exported model on its built-in examples").set_defaults(run=_demo)
     args = parser.parse_args(argv)
-    args.run(args)
+    try:
+        args.run(args)
+    except FileNotFoundError as error:
+        sys.exit(str(error))
 
 
 if __name__ == "__main__":
