@@ -19,7 +19,6 @@ class SentimentConfig(TrainConfig):
         embedding_dim: word (and bigram) embedding size.
         bigram_buckets: hashed bigram embeddings added to the word embeddings; 0 disables them.
         embedding_dropout: share of embedding channels dropped in training (spatial dropout).
-        embedding_skip: also feed the classifier the masked mean of the embeddings (a bag of n-grams).
         cell: `lstm`, `gru` or `simple`.
         hidden_dim: recurrent units per direction.
         num_layers: stacked recurrent layers.
@@ -33,22 +32,21 @@ class SentimentConfig(TrainConfig):
     """
 
     out_dir: str = "runs/sentiment"
-    epochs: int = 4
+    epochs: int = 2
     batch_size: int = 64
     learning_rate: float = 1e-3
     vocab_size: int = 20000
     max_length: int = 800
     truncation: str = "tail"
     embedding_dim: int = 64
-    bigram_buckets: int = 16384
+    bigram_buckets: int = 32768
     embedding_dropout: float = 0.5
-    embedding_skip: bool = True
     cell: str = "gru"
-    hidden_dim: int = 64
+    hidden_dim: int = 256
     num_layers: int = 1
     dropout: float = 0.3
     weight_decay: float = 0.004
-    cosine_decay: bool = True
+    cosine_decay: bool = False
     ema_momentum: float = 0.99
     validation_size: int = 2500
     num_buckets: int = 8

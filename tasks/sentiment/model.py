@@ -9,8 +9,8 @@ def build_classifier(config, embedding_dtype=None):
     """Token ids `(batch, time)` -> P(positive) `(batch, 1)`.
 
     Word embeddings (plus hashed bigram embeddings when `bigram_buckets > 0`), spatial dropout, a
-    bidirectional `RecurrentStack` over every step, masked max+mean pooling (concatenated with the mean
-    embedding when `embedding_skip`), dropout, sigmoid. `embedding_dtype` sets the embedding tables'
+    bidirectional `RecurrentStack` over every step, masked max+mean pooling, dropout, sigmoid.
+    `embedding_dtype` sets the embedding tables'
     dtype (default: the global policy's); every later layer computes in float32.
     """
     token_ids = keras.Input((None,), dtype="int64", name="token_ids")
@@ -33,11 +33,7 @@ def build_classifier(config, embedding_dtype=None):
         dropout=config.dropout,
         return_sequences=True,
     )(features)
-    pooled = MaskedGlobalPooling(("max", "mean"), name="sequence_pooling")(features)
-    if config.embedding_skip:
-        # The mean embedding is fastText's bag-of-n-grams view; it generalizes well alongside the RNN.
-        bag = MaskedGlobalPooling(("mean",), name="embedding_pooling")(embedded)
-        pooled = keras.layers.Concatenate(name="pooled")([pooled, bag])
+    pooled = MaskedGlobalPooling(("max", "mean"))(features)
     pooled = keras.layers.Dropout(config.dropout)(pooled)
     probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(pooled)
     return keras.Model(token_ids, probability, name="sentiment_classifier")
