@@ -99,13 +99,11 @@ def train_and_evaluate(config, workdir=None, callbacks=(), command=None):
     training_time = time.time() - started
 
     validation = classifier.evaluate(datasets["validation"], return_dict=True, verbose=0)
-    classifier_test = classifier.evaluate(datasets["test"], return_dict=True, verbose=0)
     end_to_end = build_end_to_end(vectorizer, classifier, config)
     test = evaluate_reviews(end_to_end, splits.test, config.batch_size)
     metrics = {
         "test_accuracy": test["accuracy"],
         "test_loss": test["loss"],
-        "classifier_test_accuracy": classifier_test["accuracy"],
         "validation_accuracy": validation["accuracy"],
         "test_examples": len(splits.test.labels),
         "train_examples": len(splits.train.labels),
