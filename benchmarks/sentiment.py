@@ -72,9 +72,8 @@ def main(argv=None):
     training.set_seed(config.seed)
     splits, _, datasets = prepare_data(config)
     examples = len(splits.train.labels)
-    classifier = compile_classifier(config, tf.distribute.get_strategy(), int(datasets["train"].cardinality()))
-    ours = measure("ours", classifier, datasets["train"],
-                   datasets["test"], examples, args.epochs)
+    classifier = compile_classifier(config, tf.distribute.get_strategy(), datasets["train"])
+    ours = measure("ours", classifier, datasets["train"], datasets["test"], examples, args.epochs)
 
     training.set_seed(config.seed)
     reference_train, reference_test = reference_datasets(splits, build_vectorizer(splits.train.texts, REFERENCE_VOCAB))

@@ -10,8 +10,8 @@ def build_classifier(config, embedding_dtype=None):
 
     Word embeddings (plus hashed bigram embeddings when `bigram_buckets > 0`), spatial dropout, a
     bidirectional `RecurrentStack` over every step, masked max+mean pooling, dropout, sigmoid.
-    `embedding_dtype` sets the embedding tables'
-    dtype (default: the global policy's); every later layer computes in float32.
+    `embedding_dtype` sets the embedding tables' dtype (default: the global policy's); every later
+    layer computes in float32.
     """
     token_ids = keras.Input((None,), dtype="int64", name="token_ids")
     embedded = keras.layers.Embedding(

@@ -59,8 +59,9 @@ def prepare_data(config):
     return splits, vectorizer, datasets
 
 
-def compile_classifier(config, strategy, steps_per_epoch):
-    decay_steps = steps_per_epoch * config.epochs if config.cosine_decay else 0
+def compile_classifier(config, strategy, train_data):
+    """The classifier compiled under `strategy`; cosine decay, if on, spans every step of `train_data`."""
+    decay_steps = int(train_data.cardinality()) * config.epochs if config.cosine_decay else 0
     with strategy.scope():
         classifier = build_classifier(config)
         classifier.compile(
@@ -91,7 +92,7 @@ def train_and_evaluate(config, workdir=None, callbacks=(), command=None):
     training.set_seed(config.seed)
     splits, vectorizer, datasets = prepare_data(config)
     strategy = training.get_strategy(config.strategy)
-    classifier = compile_classifier(config, strategy, int(datasets["train"].cardinality()))
+    classifier = compile_classifier(config, strategy, datasets["train"])
     started = time.time()
     history = training.fit(
         classifier, datasets["train"], datasets["validation"], config.epochs, workdir, MONITOR, config.resume, callbacks
