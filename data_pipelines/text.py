@@ -47,14 +47,19 @@ def truncate(token_ids, max_length, truncation="head"):
     return tf.gather(token_ids.values, kept_positions)
 
 
-def to_padded_ids(token_ids):
-    """Right-pads ragged ids with `PAD_ID` to a dense `(batch, time)` tensor with `time >= 1`.
+def to_padded(ragged, padding):
+    """Right-pads a ragged `(batch, None)` tensor with `padding` to a dense one with `time >= 1`.
 
     The extra column for an all-empty batch lets recurrent layers run: such rows are fully masked.
     """
-    dense = token_ids.to_tensor(default_value=PAD_ID)
+    dense = ragged.to_tensor(default_value=padding)
     missing = tf.maximum(1 - tf.shape(dense)[1], 0)
-    return tf.pad(dense, [[0, 0], [0, missing]], constant_values=PAD_ID)
+    return tf.pad(dense, [[0, 0], [0, missing]], constant_values=padding)
+
+
+def to_padded_ids(token_ids):
+    """Right-pads ragged ids with `PAD_ID` (see `to_padded`)."""
+    return to_padded(token_ids, PAD_ID)
 
 
 def length_bucket_boundaries(lengths, num_buckets):
@@ -64,15 +69,27 @@ def length_bucket_boundaries(lengths, num_buckets):
 
 
 def ragged_rows_dataset(token_ids, labels):
-    """A dataset of `(ids (time,), label)` from a ragged `(batch, None)` id tensor."""
+    """A dataset of `(ids (time,), label)` from a ragged `(batch, None)` tensor of ids (or tokens).
+
+    `labels` holds one label per row, or is ragged like `token_ids` for one label per token.
+    """
     values, starts, limits = token_ids.values, token_ids.row_starts(), token_ids.row_limits()
+    if isinstance(labels, tf.RaggedTensor):
+        label_values = labels.values
+        return tf.data.Dataset.from_tensor_slices((starts, limits)).map(
+            lambda start, limit: (values[start:limit], label_values[start:limit]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     return tf.data.Dataset.from_tensor_slices((starts, limits, labels)).map(
         lambda start, limit, label: (values[start:limit], label), num_parallel_calls=tf.data.AUTOTUNE
     )
 
 
-def bucketed_batches(dataset, batch_size, boundaries, lengths):
-    """Batches `(ids, label)` examples of similar length together, right-padding with `PAD_ID`.
+def bucketed_batches(dataset, batch_size, boundaries, lengths, padding_values=(PAD_ID, None)):
+    """Batches `(ids, label)` examples of similar length together, right-padding them.
+
+    The length is that of the first component; `padding_values` pads each component (`None`: 0 or
+    the empty string), by default `PAD_ID` for the ids.
 
     Right padding keeps the mask "right-padded", the case cuDNN's fused kernels accept. Each bucket
     yields ceil(examples / batch_size) batches whatever the order, so the dataset's length is declared
@@ -81,10 +98,13 @@ def bucketed_batches(dataset, batch_size, boundaries, lengths):
     bucket_sizes = np.bincount(np.digitize(lengths, boundaries), minlength=len(boundaries) + 1)
     num_batches = int(np.sum(-(-bucket_sizes // batch_size)))
     batches = dataset.bucket_by_sequence_length(
-        lambda ids, label: tf.shape(ids)[0],
+        lambda ids, *_: tf.shape(ids)[0],
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        padding_values=(tf.constant(PAD_ID, tf.int64), None),
+        padding_values=tuple(
+            None if value is None else tf.constant(value, spec.dtype)
+            for value, spec in zip(padding_values, dataset.element_spec)
+        ),
     )
     return batches.apply(tf.data.experimental.assert_cardinality(num_batches))
 

@@ -116,6 +116,8 @@ class Predictor:
     """Runs an exported model on raw inputs with nothing but TensorFlow.
 
     `predict(inputs)` takes a list of raw inputs (or one) and returns one dict of outputs per input.
+    Outputs the model card lists under `sequence_outputs` (`{length_key: [keys]}`) are cut to
+    each input's own length.
     """
 
     def __init__(self, path):
@@ -139,6 +141,11 @@ class Predictor:
             return []
         outputs = {key: value.numpy() for key, value in self._serve(tf.constant(batch)).items()}
         rows = [{key: _to_python(value[index]) for key, value in outputs.items()} for index in range(len(batch))]
+        # Variable-length outputs come padded to the batch's longest; the card names their lengths.
+        for length_key, keys in self.card.get("sequence_outputs", {}).items():
+            for row in rows:
+                for key in keys:
+                    row[key] = row[key][: row[length_key]]
         return rows[0] if single else rows
 
     __call__ = predict

@@ -57,7 +57,8 @@ def _best_logged(history_path, monitor):
     return max(values, default=None)
 
 
-def fit(model, train_data, validation_data, epochs, workdir, monitor, resume=False, callbacks=()):
+def fit(model, train_data, validation_data, epochs, workdir, monitor, resume=False, callbacks=(),
+        validation_metrics=()):
     """Fits `model`, keeping the best epoch by `monitor` on the validation data, and loads it back.
 
     Each finished epoch is backed up under `workdir/backup`; a later call with `resume=True` continues
@@ -67,6 +68,9 @@ def fit(model, train_data, validation_data, epochs, workdir, monitor, resume=Fal
     Args:
         monitor: a validation metric to maximise, e.g. `"val_accuracy"`.
         callbacks: extra Keras callbacks, run after the built-in ones.
+        validation_metrics: callbacks that add metrics to the epoch's logs, for metrics Keras cannot
+            compute batch by batch. They run on the weights that are checkpointed (the moving
+            average, if any) and before checkpointing and logging, so `monitor` may name them.
 
     Returns:
         The `keras.callbacks.History` of this call (only the epochs it ran).
@@ -82,6 +86,7 @@ def fit(model, train_data, validation_data, epochs, workdir, monitor, resume=Fal
     if getattr(model.optimizer, "use_ema", False):
         # Validation and the best checkpoint see the averaged weights; the backup keeps the raw ones.
         built_in.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    built_in += list(validation_metrics)
     built_in += [
         keras.callbacks.ModelCheckpoint(
             str(workdir / BEST_WEIGHTS),

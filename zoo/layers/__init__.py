@@ -1,8 +1,12 @@
 """Layers shared by every task."""
 
 from zoo.layers.bigram_hashing import BigramHashing
+from zoo.layers.character_encoder import CharacterEncoder
+from zoo.layers.crf import CRF
 from zoo.layers.masked_pooling import MaskedGlobalPooling
 from zoo.layers.recurrent_stack import RecurrentStack
 from zoo.layers.text_to_ids import TextToIds
+from zoo.layers.word_features import WordFeatures
 
-__all__ = ["BigramHashing", "MaskedGlobalPooling", "RecurrentStack", "TextToIds"]
+__all__ = ["BigramHashing", "CRF", "CharacterEncoder", "MaskedGlobalPooling", "RecurrentStack", "TextToIds",
+           "WordFeatures"]

@@ -1,0 +1,201 @@
+"""NER task: data, tiny train -> export -> plain SavedModel, bad input, the shipped model."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from data_pipelines import sources, tagging, text, words
+from tasks.ner import data
+from tasks.ner.config import PRESETS, NerConfig
+from tasks.ner.model import build_tagger
+from tasks.ner.train import train_and_evaluate
+from tests.conftest import ROOT
+
+BAD_INPUTS = [
+    "",
+    " .,;:!? ... ",
+    " ".join(["Paris"] * 250 + ["Smith"] * 250),  # 500 tokens, far longer than any training sentence
+    "Xqzvw Blorfington flibbered the zorgs",
+    "Владимир Путин посетил Пекин в понедельник.",
+    "北京是中国的首都。",
+]
+
+
+@pytest.fixture(scope="session")
+def conll_dir(data_dir):
+    if not (data_dir / "conll2003" / "train.txt").is_file():
+        pytest.skip(f"needs {data_dir}/conll2003/{{train,valid,test}}.txt")
+    return data_dir
+
+
+def _tiny(data_dir, workdir, **overrides):
+    return NerConfig(**{**PRESETS["tiny"], "data_dir": str(data_dir), "out_dir": str(workdir), **overrides})
+
+
+@pytest.fixture(scope="module")
+def tiny_run(conll_dir, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("ner_tiny")
+    return workdir, train_and_evaluate(_tiny(conll_dir, workdir))
+
+
+def test_real_splits_have_the_official_sizes(conll_dir):
+    splits = data.make_splits(NerConfig(data_dir=str(conll_dir)))
+    assert {name: len(split.tokens) for name, split in splits.items()} == {
+        "train": 14041, "validation": 3250, "test": 3453
+    }
+    assert sum(len(tagging.spans(tags)) for tags in splits["test"].tags) == 5648
+
+
+def test_dataset_element_spec_and_padding(conll_dir):
+    config = _tiny(conll_dir, "unused")
+    splits = data.make_splits(config)
+    dataset = data.make_dataset(splits["train"], config, data.length_boundaries(splits["train"], config), True)
+    assert dataset.element_spec == (tf.TensorSpec([None, None], tf.string), tf.TensorSpec([None, None], tf.int32))
+    for tokens, tag_ids in dataset.take(3):
+        np.testing.assert_array_equal(tokens.numpy() == b"", tag_ids.numpy() == data.PAD_TAG)
+
+
+def test_conll2003_falls_back_to_tensorflow_datasets(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    monkeypatch.delenv(sources.ENV_VAR, raising=False)
+    with tfds.testing.mock_data(num_examples=4):
+        splits = data.load_conll(tmp_path)
+    assert set(splits) == set(data.FILES)
+    assert len(splits["test"].tokens) == 4
+    # Mock examples draw each feature's length independently, so only the types are checked.
+    assert all(isinstance(token, str) for tokens in splits["train"].tokens for token in tokens)
+    assert {tagging.split_tag(tag)[1] for tags in splits["train"].tags for tag in tags} <= {None, *data.ENTITY_TYPES}
+
+
+def test_missing_conll_names_the_files(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no network")
+
+    monkeypatch.delenv(sources.ENV_VAR, raising=False)
+    monkeypatch.setattr(tfds, "load", offline)
+    with pytest.raises(sources.DataNotFoundError, match="conll2003/train.txt"):
+        data.load_conll(tmp_path)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"output_layer": "softmax", "char_encoder": "lstm"}, {"char_encoder": "none"}])
+def test_tagger_ignores_padding(overrides):
+    config = NerConfig(**{**PRESETS["tiny"], **overrides})
+    _, tagger = build_tagger(config, ["the", "eu"], len(data.tag_names(config)))
+    tokens = tf.constant([["The", "EU", "rejects"]])
+    padded = tf.constant([["The", "EU", "rejects", "", ""]])
+    np.testing.assert_array_equal(tagger(padded).numpy()[:, :3], tagger(tokens))
+
+
+def test_config_rejects_unknown_choices():
+    with pytest.raises(ValueError, match="output_layer"):
+        NerConfig(output_layer="hmm")
+    with pytest.raises(ValueError, match="tag_scheme"):
+        NerConfig(tag_scheme="iob1")
+
+
+def test_train_and_evaluate_writes_metrics_and_export(tiny_run):
+    workdir, metrics = tiny_run
+    assert json.loads((workdir / "metrics.json").read_text()) == metrics
+    assert metrics["epochs_run"] == 2 and metrics["test_sentences"] == 200
+    assert 0.0 <= metrics["test_f1"] <= 1.0
+    card = json.loads((workdir / "export" / "model_card.json").read_text())
+    assert card["task"] == "ner" and card["test_metrics"]["f1"] == metrics["test_f1"]
+    assert set(card["test_per_type"]) == {"micro", *data.ENTITY_TYPES}
+
+
+def _keras_tags(tagger, tags, sentences):
+    tokens, _, _ = words.split_words(tf.constant(sentences))
+    tag_ids = tagger(text.to_padded(tokens, "")).numpy()
+    return [tagging.to_iob2([tags[i] for i in tag_ids[row, :length]])
+            for row, length in enumerate(tokens.row_lengths().numpy())]
+
+
+def test_saved_model_matches_keras_tagger(tiny_run):
+    export_dir = tiny_run[0] / "export"
+    sentences = ["EU rejects German call to boycott British lamb.", "Peter Blackburn", "BRUSSELS 1996-08-22"] + BAD_INPUTS
+    loaded = tf.saved_model.load(str(export_dir / "saved_model"))
+    served = loaded.serve(tf.constant(sentences))
+    tagger = keras.saving.load_model(export_dir / "model.keras")
+    tags = json.loads((export_dir / "model_card.json").read_text())["tags"]
+    lengths = served["num_tokens"].numpy()
+    served_tags = [[t.decode() for t in row[:n]] for row, n in zip(served["tags"].numpy(), lengths)]
+    assert served_tags == _keras_tags(tagger, tags, sentences)
+
+
+def test_entities_are_the_spans_of_the_tags_with_offsets_into_the_input(tiny_run):
+    predictor = zoo.load(tiny_run[0] / "export")
+    sentences = ["EU rejects German call to boycott British lamb.", "Peter Blackburn of BRUSSELS , Belgium"] + BAD_INPUTS
+    for sentence, row in zip(sentences, predictor.predict(sentences)):
+        assert len(row["tokens"]) == len(row["tags"]) == row["num_tokens"]
+        assert [entity_type for entity_type, _, _ in tagging.spans(row["tags"])] == row["entity_type"]
+        assert [sentence[s:e] for s, e in zip(row["entity_start"], row["entity_end"])] == row["entity_text"]
+
+
+def test_bad_input_gives_defined_output_alone_and_in_a_batch(tiny_run):
+    predictor = zoo.load(tiny_run[0] / "export")
+    batch = predictor.predict(BAD_INPUTS)
+    for sentence, row in zip(BAD_INPUTS, batch):
+        assert predictor.predict(sentence) == row
+        assert all(tag == "O" or tag[:2] in ("B-", "I-") for tag in row["tags"])
+    assert batch[0]["num_tokens"] == 0 and batch[0]["entity_text"] == []
+    assert batch[2]["num_tokens"] == 500
+    assert predictor.predict([]) == []
+
+
+def test_tiny_run_resumes_after_an_interruption(conll_dir, tmp_path):
+    class Killed(Exception):
+        pass
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                raise Killed
+
+    config = _tiny(conll_dir, tmp_path, epochs=2, max_examples=64)
+    with pytest.raises(Killed):
+        train_and_evaluate(config, callbacks=[Interrupt()])
+    resumed = train_and_evaluate(_tiny(conll_dir, tmp_path, epochs=2, max_examples=64, resume=True))
+    assert resumed["epochs_run"] == 1
+    assert (tmp_path / "history.csv").read_text().count("\n") == 3  # header + epochs 1 and 2
+
+
+SHIPPED = ROOT / "saved_models" / "ner"
+needs_shipped = pytest.mark.skipif(not (SHIPPED / "model_card.json").is_file(), reason="saved_models/ner not trained")
+
+
+@needs_shipped
+def test_shipped_model_finds_clear_cut_entities():
+    rows = zoo.load("ner").predict(
+        ["Angela Merkel met Emmanuel Macron in Paris on Monday.", "Microsoft said its profit rose in Germany."]
+    )
+    found = [sorted(zip(row["entity_text"], row["entity_type"])) for row in rows]
+    assert found[0] == [("Angela Merkel", "PER"), ("Emmanuel Macron", "PER"), ("Paris", "LOC")]
+    assert found[1] == [("Germany", "LOC"), ("Microsoft", "ORG")]
+
+
+@needs_shipped
+def test_shipped_model_card_and_bad_input():
+    predictor = zoo.load("ner")
+    assert predictor.card["test_metrics"]["f1"] >= 0.89
+    rows = predictor.predict(BAD_INPUTS)
+    assert [row["num_tokens"] for row in rows][:3] == [0, 8, 500]
+
+
+@needs_shipped
+def test_zoo_command_line_prints_the_entities():
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    sentence = "Yesterday, Harry Potter met Hermione Granger in London."
+    result = subprocess.run([sys.executable, "-m", "zoo", "predict", "ner", sentence], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert '"entity_text": ["Harry Potter", "Hermione Granger", "London"]' in result.stdout

@@ -1,0 +1,59 @@
+"""WordFeatures and CharacterEncoder: shapes, padding, training-time unknown words, serialization."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from data_pipelines import words
+from zoo.layers import CharacterEncoder, WordFeatures
+
+TOKENS = tf.constant([["The", "EU", "rejects", "1996"], ["Zürich", "", "", ""]])
+
+
+def test_word_features_ids():
+    layer = WordFeatures(["the", "eu", "0000"], max_chars=4)
+    word_ids, casing_ids, char_ids = layer(TOKENS)
+    np.testing.assert_array_equal(word_ids, [[2, 3, 1, 4], [1, 0, 0, 0]])
+    assert casing_ids.shape == (2, 4) and (casing_ids.numpy()[1, 1:] == 0).all()
+    assert char_ids.shape == (2, 4, 4) and (char_ids.numpy()[1, 1:] == 0).all()
+    assert layer.vocabulary_size == 5
+
+
+def test_unknown_word_rate_applies_in_training_only():
+    layer = WordFeatures(["the"] * 1 + ["eu"], unknown_word_rate=0.5, seed=1)
+    tokens = tf.constant([["the"] * 1000 + [""]])
+    trained = layer(tokens, training=True)[0].numpy()[0]
+    assert 0.4 < np.mean(trained[:-1] == 1) < 0.6 and trained[-1] == 0
+    np.testing.assert_array_equal(layer(tokens)[0].numpy()[0, :-1], 2)
+
+
+@pytest.mark.parametrize("encoder, size", [("cnn", 6), ("lstm", 12)])
+def test_character_encoder_shapes_mask_and_padding(encoder, size):
+    layer = CharacterEncoder(words.NUM_CHARS, char_dim=5, units=6, encoder=encoder)
+    char_ids = words.char_ids(TOKENS, 8)
+    output = layer(char_ids)
+    assert output.shape == (2, 4, size) == layer.compute_output_shape(char_ids.shape)
+    assert (output.numpy()[1, 1:] == 0).all()
+    np.testing.assert_array_equal(layer.compute_mask(char_ids), TOKENS.numpy() != b"")
+    # A word's vector does not depend on how far its characters are padded.
+    wider = tf.pad(char_ids, [[0, 0], [0, 0], [0, 5]])
+    np.testing.assert_allclose(layer(wider), output, atol=1e-6)
+
+
+def test_character_encoder_rejects_unknown_encoder():
+    with pytest.raises(ValueError, match="encoder"):
+        CharacterEncoder(10, encoder="gru")
+
+
+def test_word_layers_round_trip_through_keras_file(tmp_path):
+    tokens = keras.Input((None,), dtype="string")
+    word_ids, casing_ids, char_ids = WordFeatures(["the", "eu"], max_chars=6)(tokens)
+    chars = CharacterEncoder(words.NUM_CHARS, 4, 3, "lstm")(char_ids)
+    embedded = keras.layers.Embedding(4, 3, mask_zero=True)(word_ids)
+    model = keras.Model(tokens, keras.layers.Concatenate()([embedded, chars, keras.ops.cast(casing_ids, "float32")[..., None]]))
+    model.save(tmp_path / "words.keras")
+    loaded = keras.saving.load_model(tmp_path / "words.keras")
+    np.testing.assert_allclose(loaded(TOKENS), model(TOKENS), atol=1e-6)
+    for layer in (WordFeatures(["a"], 3, 0.1, 7), CharacterEncoder(10, 4, 3, "cnn", 5)):
+        assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()

@@ -1,0 +1,43 @@
+"""Evaluation metrics computed on whole test sets in Python."""
+
+from collections import Counter
+
+from data_pipelines.tagging import spans
+
+
+def _scores(correct, predicted, gold):
+    precision = correct / predicted if predicted else 0.0
+    recall = correct / gold if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "support": gold}
+
+
+def entity_scores(gold_tags, predicted_tags):
+    """Entity-level precision, recall and F1 per type and micro-averaged, by the conlleval rules.
+
+    An entity counts as correct only when its type, first and last token all match a gold entity.
+
+    Args:
+        gold_tags: a list of sentences, each a list of tags (IOB1, IOB2 or BIOES).
+        predicted_tags: the predicted tags, the same shape as `gold_tags`.
+
+    Returns:
+        `{"micro": scores, "<TYPE>": scores, ...}` where `scores` holds `precision`, `recall`, `f1`
+        (fractions) and `support` (gold entities).
+    """
+    if len(gold_tags) != len(predicted_tags):
+        raise ValueError(f"{len(gold_tags)} gold sentences but {len(predicted_tags)} predicted")
+    correct, predicted, gold = Counter(), Counter(), Counter()
+    for index, (gold_sentence, predicted_sentence) in enumerate(zip(gold_tags, predicted_tags)):
+        if len(gold_sentence) != len(predicted_sentence):
+            raise ValueError(
+                f"sentence {index}: {len(gold_sentence)} gold tags but {len(predicted_sentence)} predicted"
+            )
+        gold_spans, predicted_spans = set(spans(gold_sentence)), set(spans(predicted_sentence))
+        correct.update(entity_type for entity_type, _, _ in gold_spans & predicted_spans)
+        predicted.update(entity_type for entity_type, _, _ in predicted_spans)
+        gold.update(entity_type for entity_type, _, _ in gold_spans)
+    results = {"micro": _scores(sum(correct.values()), sum(predicted.values()), sum(gold.values()))}
+    for entity_type in sorted(set(gold) | set(predicted)):
+        results[entity_type] = _scores(correct[entity_type], predicted[entity_type], gold[entity_type])
+    return results
