@@ -48,6 +48,23 @@ def make_optimizer(learning_rate, clipnorm=0.0, weight_decay=0.0, ema_momentum=0
     )
 
 
+def start_run(config, workdir=None):
+    """Creates the run directory (`workdir`, default `config.out_dir`), writes the resolved config
+    there as `config.json`, and seeds everything from `config.seed`. Returns the directory."""
+    workdir = Path(workdir or config.out_dir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    config.write(workdir / "config.json")
+    set_seed(config.seed)
+    return workdir
+
+
+def optimizer_for(config, train_data):
+    """`make_optimizer` from a task config's `learning_rate`, `clipnorm`, `weight_decay` and
+    `ema_momentum`; with `cosine_decay` on, the cosine spans every step of the run on `train_data`."""
+    decay_steps = int(train_data.cardinality()) * config.epochs if config.cosine_decay else 0
+    return make_optimizer(config.learning_rate, config.clipnorm, config.weight_decay, config.ema_momentum, decay_steps)
+
+
 def _best_logged(history_path, monitor):
     """The best `monitor` value of the epochs logged so far, or None."""
     if not history_path.exists():

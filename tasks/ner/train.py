@@ -2,7 +2,6 @@
 
 import json
 import time
-from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -102,22 +101,13 @@ def train_and_evaluate(config, workdir=None, callbacks=(), command=None):
     Returns:
         The metrics dict written to `workdir/metrics.json`.
     """
-    workdir = Path(workdir or config.out_dir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    config.write(workdir / "config.json")
-    training.set_seed(config.seed)
+    workdir = training.start_run(config, workdir)
     splits, vocabulary, datasets = prepare_data(config)
     tags = data.tag_names(config)
     strategy = training.get_strategy(config.strategy)
-    decay_steps = int(datasets["train"].cardinality()) * config.epochs if config.cosine_decay else 0
     with strategy.scope():
         trainer, tagger = build_tagger(config, vocabulary, len(tags))
-        trainer.compile(
-            optimizer=training.make_optimizer(
-                config.learning_rate, config.clipnorm, config.weight_decay, config.ema_momentum, decay_steps
-            ),
-            loss=tagger_loss(config, tagger),
-        )
+        trainer.compile(optimizer=training.optimizer_for(config, datasets["train"]), loss=tagger_loss(config, tagger))
     started = time.time()
     history = training.fit(
         trainer,

@@ -2,7 +2,6 @@
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -61,15 +60,10 @@ def prepare_data(config):
 
 def compile_classifier(config, strategy, train_data):
     """The classifier compiled under `strategy`; cosine decay, if on, spans every step of `train_data`."""
-    decay_steps = int(train_data.cardinality()) * config.epochs if config.cosine_decay else 0
     with strategy.scope():
         classifier = build_classifier(config)
         classifier.compile(
-            optimizer=training.make_optimizer(
-                config.learning_rate, config.clipnorm, config.weight_decay, config.ema_momentum, decay_steps
-            ),
-            loss="binary_crossentropy",
-            metrics=["accuracy"],
+            optimizer=training.optimizer_for(config, train_data), loss="binary_crossentropy", metrics=["accuracy"]
         )
     return classifier
 
@@ -86,10 +80,7 @@ def train_and_evaluate(config, workdir=None, callbacks=(), command=None):
     Returns:
         The metrics dict written to `workdir/metrics.json`.
     """
-    workdir = Path(workdir or config.out_dir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    config.write(workdir / "config.json")
-    training.set_seed(config.seed)
+    workdir = training.start_run(config, workdir)
     splits, vectorizer, datasets = prepare_data(config)
     strategy = training.get_strategy(config.strategy)
     classifier = compile_classifier(config, strategy, datasets["train"])
