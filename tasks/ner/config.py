@@ -38,13 +38,13 @@ class NerConfig(TrainConfig):
     """
 
     out_dir: str = "runs/ner"
-    epochs: int = 30
+    epochs: int = 15
     batch_size: int = 32
     learning_rate: float = 2e-3
     clipnorm: float = 5.0
     tag_scheme: str = "bioes"
     min_word_count: int = 1
-    unknown_word_rate: float = 0.05
+    unknown_word_rate: float = 0.3
     word_dim: int = 100
     casing_dim: int = 8
     char_encoder: str = "cnn"
