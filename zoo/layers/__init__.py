@@ -1,5 +1,6 @@
 """Layers shared by every task."""
 
+from zoo.layers.attention import AdditiveAttention
 from zoo.layers.bigram_hashing import BigramHashing
 from zoo.layers.character_encoder import CharacterEncoder
 from zoo.layers.crf import CRF
@@ -8,5 +9,5 @@ from zoo.layers.recurrent_stack import RecurrentStack
 from zoo.layers.text_to_ids import TextToIds
 from zoo.layers.word_features import WordFeatures
 
-__all__ = ["BigramHashing", "CRF", "CharacterEncoder", "MaskedGlobalPooling", "RecurrentStack", "TextToIds",
-           "WordFeatures"]
+__all__ = ["AdditiveAttention", "BigramHashing", "CRF", "CharacterEncoder", "MaskedGlobalPooling", "RecurrentStack",
+           "TextToIds", "WordFeatures"]
