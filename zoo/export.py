@@ -73,7 +73,7 @@ def versions():
             "numpy": np.__version__}
 
 
-def export_model(target, model, serve_fn, input_signature, card, config):
+def export_model(target, model, serve_fn, input_signature, card, config, extra_endpoints=None):
     """Exports an end-to-end Keras `model` to `target` atomically.
 
     Args:
@@ -83,6 +83,8 @@ def export_model(target, model, serve_fn, input_signature, card, config):
         card: model card fields (task, data, metrics, command, examples, ...); versions and the
             export date are added here.
         config: the resolved `TrainConfig`, written as `config.json`.
+        extra_endpoints: optional `{name: (fn, input_signature)}`, more signatures beside `serve`
+            (e.g. one taking decoding options).
     """
     import tensorflow as tf
 
@@ -94,7 +96,11 @@ def export_model(target, model, serve_fn, input_signature, card, config):
         module = tf.Module()
         module.model = model
         module.serve = tf.function(serve_fn, input_signature=input_signature)
-        tf.saved_model.save(module, str(directory / SAVED_MODEL), signatures={ENDPOINT: module.serve})
+        signatures = {ENDPOINT: module.serve}
+        for name, (fn, signature) in (extra_endpoints or {}).items():
+            setattr(module, name, tf.function(fn, input_signature=signature))
+            signatures[name] = getattr(module, name)
+        tf.saved_model.save(module, str(directory / SAVED_MODEL), signatures=signatures)
         model.save(directory / "model.keras")
         config.write(directory / "config.json")
         (directory / CARD).write_text(json.dumps(card, indent=2) + "\n")
@@ -132,14 +138,18 @@ class Predictor:
     def name(self):
         return self.path.name
 
-    def predict(self, inputs):
+    def predict(self, inputs, endpoint=ENDPOINT, **options):
+        """Outputs for `inputs`; `endpoint` names another signature of the export (its model card
+        lists them) and `options` are its further arguments, e.g. `beam_width=8`."""
         import tensorflow as tf
 
         single = isinstance(inputs, (str, bytes))
         batch = [inputs] if single else list(inputs)
         if not batch:
             return []
-        outputs = {key: value.numpy() for key, value in self._serve(tf.constant(batch)).items()}
+        function = self._serve if endpoint == ENDPOINT else getattr(self.saved_model, endpoint)
+        outputs = function(tf.constant(batch), **options)
+        outputs = {key: value.numpy() for key, value in outputs.items()}
         rows = [{key: _to_python(value[index]) for key, value in outputs.items()} for index in range(len(batch))]
         # Variable-length outputs come padded to the batch's longest; the card names their lengths.
         for length_key, keys in self.card.get("sequence_outputs", {}).items():
@@ -159,8 +169,8 @@ def available():
     return sorted(path.parent.name for path in directory.glob(f"*/{CARD}") if not path.parent.name.startswith("."))
 
 
-def load(name_or_path):
-    """A `Predictor` for an export directory, or for a model name in `models_dir()`."""
+def resolve(name_or_path):
+    """The export directory `name_or_path` names: a directory itself, or a model in `models_dir()`."""
     path = Path(name_or_path)
     if not (path / CARD).is_file():
         path = models_dir() / str(name_or_path)
@@ -168,4 +178,9 @@ def load(name_or_path):
         raise FileNotFoundError(
             f"No exported model at {name_or_path!r} or {path}. Available: {', '.join(available()) or 'none'}"
         )
-    return Predictor(path)
+    return path
+
+
+def load(name_or_path):
+    """A `Predictor` for an export directory, or for a model name in `models_dir()`."""
+    return Predictor(resolve(name_or_path))
