@@ -126,6 +126,13 @@ def test_tiny_train_export_and_plain_saved_model_match_keras(tiny_run):
     np.testing.assert_array_equal(default["translation"].numpy(), expected["translation"].numpy())
 
 
+def test_export_stores_each_weight_once(tiny_run):
+    export_dir = tiny_run[0] / "export"
+    reader = tf.train.load_checkpoint(str(export_dir / "saved_model" / "variables" / "variables"))
+    stored = [key for key in reader.get_variable_to_shape_map() if key.endswith("VARIABLE_VALUE")]
+    assert len(stored) == len(keras.saving.load_model(export_dir / "model.keras").weights)
+
+
 def test_bad_input_gives_defined_output(tiny_run):
     workdir, _ = tiny_run
     rows = zoo.load(workdir / "export").predict(BAD_INPUTS)

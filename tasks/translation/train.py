@@ -14,7 +14,7 @@ import tensorflow as tf
 from data_pipelines import text
 from tasks.translation import data
 from tasks.translation.config import PRESETS, TranslationConfig
-from tasks.translation.model import build_translator
+from tasks.translation.model import Translator, build_translator
 from zoo import cli, export, training
 
 EXAMPLES = {
@@ -205,17 +205,18 @@ def train_and_evaluate(config, workdir=None, callbacks=(), command=None):
         "alpha), teacher_forced(...) for attention weights, sequence_scores(...) for error analysis",
         "examples": examples,
     }
-    serve, translate_options = _serve_fns(model, config)
-    export.export_model(
-        config.export_dir or workdir / "export",
-        model,
-        serve,
-        TRANSLATE_SIGNATURE[:1],
-        card,
-        config,
-        extra_endpoints={"translate": (translate_options, TRANSLATE_SIGNATURE)},
-    )
+    export_translator(model, config, card, config.export_dir or workdir / "export")
     return result
+
+
+def export_translator(model, config, card, target):
+    """Exports an uncompiled copy of `model` (the optimizer's moments and moving averages would
+    quadruple the files) with the `serve` and `translate` endpoints."""
+    inference = Translator.from_config(model.get_config())
+    inference.set_weights(model.get_weights())
+    serve, translate_options = _serve_fns(inference, config)
+    export.export_model(target, inference, serve, TRANSLATE_SIGNATURE[:1], card, config,
+                        extra_endpoints={"translate": (translate_options, TRANSLATE_SIGNATURE)})
 
 
 def _data_card(config, splits):
