@@ -5,9 +5,11 @@
 
 Same model, same sentences, batch, beam width and length normalization. The in-graph decoder is
 `Translator.translate` (zoo.decoding.beam_search in a `tf.function`, as inside the SavedModel); the
-reference runs the same algorithm with NumPy bookkeeping in Python and calls the model's decoder
-step eagerly once per output token, the way a first implementation often does. Both must return the
-same translations; the script prints sentences per second of each and their ratio, per batch size.
+references run the same algorithm with NumPy bookkeeping in Python and call the model eagerly once
+per output token, in two ways: the decoder step alone, carrying its state (the careful loop), or the
+whole Keras model on the source and the prefix so far (the loop a training model invites). All must
+return the same translations; the script prints sentences per second of each and the ratios, per
+batch size.
 """
 
 import argparse
@@ -25,12 +27,46 @@ from tasks.translation.analyze import load_translator  # noqa: E402
 from tasks.translation.train import EXAMPLES, translate_function  # noqa: E402
 
 
-def python_loop_beam_search(model, sentences, beam_width, alpha):
+class IncrementalStep:
+    """Calls the decoder once per step on the previous tokens, carrying the LSTM state."""
+
+    def __init__(self, model, source_ids, beam_width):
+        self.model = model
+        state, context, _ = model.decoder_start(source_ids)
+        self.state = [tf.repeat(tensor, beam_width, axis=0) for tensor in state]
+        self.context = {key: tf.repeat(value, beam_width, axis=0) for key, value in context.items()}
+
+    def __call__(self, history):
+        tokens = tf.constant(history[:, -1], tf.int32)
+        log_probs, self.new_state = self.model.decode_step(tokens, self.state, self.context)
+        return log_probs.numpy()
+
+    def reorder(self, rows):
+        self.state = [tf.gather(tensor, rows) for tensor in self.new_state]
+
+
+class FullModelStep:
+    """Calls the whole Keras model (encoder and teacher-forced decoder) on the prefix at every step,
+    as decoding loops built on a training model usually do (e.g. keras-io's translation examples)."""
+
+    def __init__(self, model, source_ids, beam_width):
+        self.model = model
+        self.source_ids = tf.repeat(source_ids, beam_width, axis=0)
+
+    def __call__(self, history):
+        logits = self.model((self.source_ids, tf.constant(history)), training=False)[:, -1]
+        log_probs = tf.nn.log_softmax(logits).numpy()
+        log_probs[:, : data.START_ID + 1] = -np.inf
+        return log_probs
+
+    def reorder(self, rows):
+        pass
+
+
+def python_loop_beam_search(model, sentences, beam_width, alpha, step_class):
     """Beam search as in `zoo.decoding.beam_search`, driven step by step from Python."""
     source_ids = model.source_ids(tf.constant(sentences))
-    state, context, _ = model.decoder_start(source_ids)
-    state = [tf.repeat(tensor, beam_width, axis=0) for tensor in state]
-    context = {key: tf.repeat(value, beam_width, axis=0) for key, value in context.items()}
+    step = step_class(model, source_ids, beam_width)
     batch = len(sentences)
     log_prob = np.tile(np.where(np.arange(beam_width) == 0, 0.0, -np.inf), (batch, 1))
     scores = log_prob.copy()
@@ -40,8 +76,7 @@ def python_loop_beam_search(model, sentences, beam_width, alpha):
     for _ in range(model.max_target_length):
         if not np.any(~finished & (log_prob > -np.inf)):
             break
-        step_log_probs, state = model.decode_step(tf.constant(history[:, :, -1].reshape(-1), tf.int32), state, context)
-        step_log_probs = step_log_probs.numpy().reshape(batch, beam_width, -1)
+        step_log_probs = step(history.reshape(batch * beam_width, -1)).reshape(batch, beam_width, -1)
         vocab = step_log_probs.shape[-1]
         only_end = np.where(np.arange(vocab) == data.END_ID, 0.0, -np.inf)
         step_log_probs = np.where(finished[..., None], only_end, step_log_probs)
@@ -57,8 +92,7 @@ def python_loop_beam_search(model, sentences, beam_width, alpha):
         lengths = candidate_lengths[rows, parent]
         finished = finished[rows, parent] | (token == data.END_ID)
         history = np.concatenate([history[rows, parent], token[..., None]], axis=-1)
-        gather = tf.constant((parent + beam_width * rows).reshape(-1))
-        state = [tf.gather(tensor, gather) for tensor in state]
+        step.reorder(tf.constant((parent + beam_width * rows).reshape(-1)))
     lengths -= finished
     ids = history[:, 0, 1:]
     texts = model.target_text(tf.constant(ids, tf.int64), tf.constant(lengths[:, 0]))
@@ -76,24 +110,10 @@ def sentences_for(config, data_dir, count):
     return [examples[i % len(examples)] for i in range(count)]
 
 
-def compare(model, sentences, batch_size, beam_width, alpha):
-    """Seconds of the in-graph and the Python-loop decoder over `sentences`, and their agreement."""
-    batches = [sentences[i : i + batch_size] for i in range(0, len(sentences), batch_size)]
-    in_graph = translate_function(model)
-    beam, alpha_tensor = tf.constant(beam_width), tf.constant(alpha)
-    in_graph(tf.constant(batches[0]), beam, alpha_tensor)  # trace once, outside the timing
-
+def timed(decode, batches):
     started = time.perf_counter()
-    graph_outputs = [in_graph(tf.constant(batch), beam, alpha_tensor) for batch in batches]
-    graph_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    loop_outputs = [python_loop_beam_search(model, batch, beam_width, alpha) for batch in batches]
-    loop_seconds = time.perf_counter() - started
-
-    graph_texts = [text.decode("utf-8") for output in graph_outputs for text in output["translation"].numpy()]
-    loop_texts = [text for texts, _ in loop_outputs for text in texts]
-    agreement = float(np.mean([a == b for a, b in zip(graph_texts, loop_texts)]))
-    return graph_seconds, loop_seconds, agreement
+    texts = [text for batch in batches for text in decode(batch)]
+    return time.perf_counter() - started, texts
 
 
 def main(argv=None):
@@ -108,12 +128,27 @@ def main(argv=None):
 
     model, config = load_translator(args.model)
     sentences = sentences_for(config, args.data_dir, args.sentences)
-    print(f"model {args.model}, {len(sentences)} sentences, beam {args.beam_width}, alpha {args.alpha}")
-    print(f"{'batch':>5} {'in-graph sent/s':>16} {'Python loop sent/s':>19} {'ratio':>7} {'same output':>12}")
+    in_graph = translate_function(model)
+    beam, alpha = tf.constant(args.beam_width), tf.constant(args.alpha)
+    decoders = {
+        "in-graph": lambda batch: [t.decode("utf-8") for t in in_graph(tf.constant(batch), beam, alpha)["translation"].numpy()],
+        "loop, decoder step": lambda batch: python_loop_beam_search(model, batch, args.beam_width, args.alpha, IncrementalStep)[0],
+        "loop, whole model": lambda batch: python_loop_beam_search(model, batch, args.beam_width, args.alpha, FullModelStep)[0],
+    }
+    print(f"model {args.model}, {len(sentences)} sentences, beam {args.beam_width}, alpha {args.alpha}; "
+          "sentences/s, and the in-graph speed-up over each Python loop (same output: share of sentences)")
     for batch_size in [int(size) for size in args.batch_sizes.split(",")]:
-        graph_seconds, loop_seconds, agreement = compare(model, sentences, batch_size, args.beam_width, args.alpha)
-        print(f"{batch_size:5d} {len(sentences) / graph_seconds:16.1f} {len(sentences) / loop_seconds:19.1f} "
-              f"{loop_seconds / graph_seconds:6.1f}x {100 * agreement:11.1f}%")
+        batches = [sentences[i : i + batch_size] for i in range(0, len(sentences), batch_size)]
+        in_graph(tf.constant(batches[0]), beam, alpha)  # trace once, outside the timing
+        results = {name: timed(decode, batches) for name, decode in decoders.items()}
+        graph_seconds, graph_texts = results["in-graph"]
+        line = f"batch {batch_size:3d}: in-graph {len(sentences) / graph_seconds:7.1f}"
+        for name in list(decoders)[1:]:
+            seconds, texts = results[name]
+            same = np.mean([a == b for a, b in zip(graph_texts, texts)])
+            line += (f" | {name} {len(sentences) / seconds:6.1f} ({seconds / graph_seconds:5.1f}x, "
+                     f"same {100 * same:.0f}%)")
+        print(line)
 
 
 if __name__ == "__main__":

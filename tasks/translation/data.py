@@ -7,8 +7,8 @@ groups shuffled with the seed, and test, then validation, filled group by group,
 validation source sentence (up to case and punctuation) occurs in train.
 
 Sentence pairs are translated word by word rather than in subwords: Tatoeba sentences are short and
-everyday, a vocabulary of the words seen twice in train covers about 98% of test tokens, and word
-lookups keep the whole pipeline in core TensorFlow ops inside the SavedModel.
+everyday, the words seen 3 times in train cover 96.8% of the Spanish and 98.3% of the English test
+tokens, and word lookups keep the whole pipeline in core TensorFlow ops inside the SavedModel.
 """
 
 import gzip
