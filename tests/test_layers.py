@@ -1,4 +1,4 @@
-"""MaskedGlobalPooling, BigramHashing and TextToIds."""
+"""MaskedGlobalPooling, BigramHashing, TextToIds and TimeReduction."""
 
 import keras
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from data_pipelines.text import build_vectorizer
-from zoo.layers import BigramHashing, MaskedGlobalPooling, TextToIds
+from zoo.layers import BigramHashing, MaskedGlobalPooling, RecurrentStack, TextToIds, TimeReduction
 
 
 def test_masked_pooling_ignores_padding_and_empty_rows():
@@ -68,3 +68,39 @@ def test_text_to_ids_keras_save_load(vectorizer, tmp_path):
     restored = keras.saving.load_model(tmp_path / "model.keras")
     batch = tf.constant(["good acting, a bad film!", "unknown words"])
     np.testing.assert_array_equal(restored(batch), model(batch))
+
+
+def test_time_reduction_stacks_steps_and_pads_time():
+    values = np.arange(2 * 5 * 3, dtype="float32").reshape(2, 5, 3)
+    reduced = TimeReduction(2)(values).numpy()
+    assert reduced.shape == (2, 3, 6)
+    np.testing.assert_array_equal(reduced[0, 0], values[0, :2].reshape(-1))
+    np.testing.assert_array_equal(reduced[1, 2], np.concatenate([values[1, 4], np.zeros(3)]))
+    np.testing.assert_array_equal(TimeReduction(1)(values), values)
+    assert TimeReduction(3).compute_output_shape((2, 7, 3)) == (2, 3, 9)
+    assert TimeReduction(3).compute_output_shape((None, None, 3)) == (None, None, 9)
+    with pytest.raises(ValueError, match="factor"):
+        TimeReduction(0)
+
+
+def test_time_reduction_mask_keeps_any_real_step_and_zeroes_padding():
+    values = np.ones((2, 5, 1), "float32")
+    mask = np.array([[True, True, True, False, False], [False, False, True, True, True]])
+    layer = TimeReduction(2)
+    assert layer.compute_mask(values, mask).numpy().tolist() == [[True, True, False], [False, True, True]]
+    assert layer(values, mask=mask).numpy()[0, 1, :].tolist() == [1.0, 0.0]
+    assert TimeReduction(3).compute_mask(values, mask).numpy().tolist() == [[True, False], [True, True]]
+
+
+def test_time_reduction_output_does_not_depend_on_padding_length(tmp_path):
+    token_ids = keras.Input((None,), dtype="int64")
+    embedded = keras.layers.Embedding(10, 4, mask_zero=True)(token_ids)
+    reduced = TimeReduction(3, name="reduce")(embedded)
+    model = keras.Model(token_ids, MaskedGlobalPooling()(RecurrentStack("gru", 5, return_sequences=True)(reduced)))
+    short, long = np.array([[1, 2, 3, 4, 0]]), np.array([[1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0]])
+    np.testing.assert_allclose(model(short), model(long), atol=1e-6)
+
+    layer = model.get_layer("reduce")
+    assert TimeReduction.from_config(layer.get_config()).get_config() == layer.get_config()
+    model.save(tmp_path / "model.keras")
+    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "model.keras")(long), model(long), atol=1e-6)

@@ -7,7 +7,8 @@ from zoo.layers.crf import CRF
 from zoo.layers.masked_pooling import MaskedGlobalPooling
 from zoo.layers.recurrent_stack import RecurrentStack
 from zoo.layers.text_to_ids import TextToIds
+from zoo.layers.time_reduction import TimeReduction
 from zoo.layers.word_features import WordFeatures
 
 __all__ = ["AdditiveAttention", "BigramHashing", "CRF", "CharacterEncoder", "MaskedGlobalPooling", "RecurrentStack",
-           "TextToIds", "WordFeatures"]
+           "TextToIds", "TimeReduction", "WordFeatures"]
