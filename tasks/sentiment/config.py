@@ -19,6 +19,8 @@ class SentimentConfig(TrainConfig):
         embedding_dim: word (and bigram) embedding size.
         bigram_buckets: hashed bigram embeddings added to the word embeddings; 0 disables them.
         embedding_dropout: share of embedding channels dropped in training (spatial dropout).
+        time_reduction: consecutive tokens the recurrent layer reads per step (`TimeReduction`); 1 reads
+            one token per step.
         cell: `lstm`, `gru` or `simple`.
         hidden_dim: recurrent units per direction.
         num_layers: stacked recurrent layers.
@@ -33,16 +35,17 @@ class SentimentConfig(TrainConfig):
 
     out_dir: str = "runs/sentiment"
     epochs: int = 2
-    batch_size: int = 64
-    learning_rate: float = 1e-3
+    batch_size: int = 128
+    learning_rate: float = 2e-3
     vocab_size: int = 20000
     max_length: int = 800
     truncation: str = "tail"
     embedding_dim: int = 64
     bigram_buckets: int = 32768
     embedding_dropout: float = 0.5
+    time_reduction: int = 2
     cell: str = "gru"
-    hidden_dim: int = 256
+    hidden_dim: int = 128
     num_layers: int = 1
     dropout: float = 0.3
     weight_decay: float = 0.004
@@ -56,6 +59,8 @@ class SentimentConfig(TrainConfig):
         super().__post_init__()
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {self.cell!r}")
+        if self.time_reduction < 1:
+            raise ValueError(f"time_reduction must be at least 1, got {self.time_reduction}")
         if self.truncation not in TRUNCATIONS:
             raise ValueError(f"truncation must be one of {TRUNCATIONS}, got {self.truncation!r}")
 

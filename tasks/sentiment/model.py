@@ -2,14 +2,15 @@
 
 import keras
 
-from zoo.layers import BigramHashing, MaskedGlobalPooling, RecurrentStack, TextToIds
+from zoo.layers import BigramHashing, MaskedGlobalPooling, RecurrentStack, TextToIds, TimeReduction
 
 
 def build_classifier(config, embedding_dtype=None):
     """Token ids `(batch, time)` -> P(positive) `(batch, 1)`.
 
-    Word embeddings (plus hashed bigram embeddings when `bigram_buckets > 0`), spatial dropout, a
-    bidirectional `RecurrentStack` over every step, masked max+mean pooling, dropout, sigmoid.
+    Word embeddings (plus hashed bigram embeddings when `bigram_buckets > 0`), spatial dropout, every
+    `time_reduction` consecutive tokens stacked into one step, a bidirectional `RecurrentStack` over the
+    steps, masked max+mean pooling, dropout, sigmoid.
     `embedding_dtype` sets the embedding tables' dtype (default: the global policy's); every later
     layer computes in float32.
     """
@@ -25,6 +26,8 @@ def build_classifier(config, embedding_dtype=None):
         )(bigram_ids)
         embedded = keras.layers.Add(name="words_and_bigrams")([embedded, bigrams])
     features = keras.layers.SpatialDropout1D(config.embedding_dropout)(embedded)
+    if config.time_reduction > 1:
+        features = TimeReduction(config.time_reduction, name="time_reduction")(features)
     features = RecurrentStack(
         config.cell,
         config.hidden_dim,
