@@ -35,23 +35,19 @@ class TimeReduction(keras.layers.Layer):
         self.factor = factor
         self.supports_masking = True
 
-    def _stack(self, values):
-        """`(batch, time, d)` -> `(batch, ceil(time / factor), factor, d)`, padding time with zeros."""
-        padding = -ops.shape(values)[1] % self.factor
-        values = ops.pad(values, [[0, 0], [0, padding], [0, 0]])
-        return ops.reshape(values, (ops.shape(values)[0], -1, self.factor, values.shape[-1]))
-
     def call(self, inputs, mask=None):
         if mask is not None:
             inputs = inputs * ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
-        stacked = self._stack(inputs)
-        return ops.reshape(stacked, (ops.shape(stacked)[0], ops.shape(stacked)[1], self.factor * inputs.shape[-1]))
+        padding = -ops.shape(inputs)[1] % self.factor
+        padded = ops.pad(inputs, [[0, 0], [0, padding], [0, 0]])
+        return ops.reshape(padded, (ops.shape(padded)[0], -1, self.factor * inputs.shape[-1]))
 
     def compute_mask(self, inputs, mask=None):
         if mask is None:
             return None
-        # A max pool over groups, not `_stack`: building a functional model calls this on symbolic masks
-        # of unknown length. Padding with factor - 1 steps makes "valid" windows cover the last group.
+        # A max pool over groups, not the reshape `call` uses: building a functional model calls this on
+        # symbolic masks of unknown length. Padding with factor - 1 steps makes "valid" windows cover the
+        # last group.
         steps = ops.pad(ops.cast(mask, "float32"), [[0, 0], [0, self.factor - 1]])
         groups = ops.max_pool(ops.expand_dims(steps, -1), self.factor, strides=self.factor, padding="valid")
         return groups[..., 0] > 0
