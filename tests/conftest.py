@@ -8,6 +8,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def assert_each_weight_stored_once(export_dir):
+    """The SavedModel's variables are exactly the `.keras` model's weights: no copies, no optimizer state."""
+    import keras
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(export_dir / "saved_model" / "variables" / "variables"))
+    stored = [key for key in reader.get_variable_to_shape_map() if key.endswith("VARIABLE_VALUE")]
+    assert len(stored) == len(keras.saving.load_model(export_dir / "model.keras").weights)
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     """The real data sets (`$ZOO_DATA_DIR`); tests that need them skip when it is not set."""

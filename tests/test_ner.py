@@ -16,7 +16,7 @@ from tasks.ner import data
 from tasks.ner.config import PRESETS, NerConfig
 from tasks.ner.model import build_tagger
 from tasks.ner.train import train_and_evaluate
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_each_weight_stored_once
 
 BAD_INPUTS = [
     "",
@@ -111,6 +111,10 @@ def test_train_and_evaluate_writes_metrics_and_export(tiny_run):
     card = json.loads((workdir / "export" / "model_card.json").read_text())
     assert card["task"] == "ner" and card["test_metrics"]["f1"] == metrics["test_f1"]
     assert set(card["test_per_type"]) == {"micro", *data.ENTITY_TYPES}
+
+
+def test_saved_model_stores_each_weight_once(tiny_run):
+    assert_each_weight_stored_once(tiny_run[0] / "export")
 
 
 def _keras_tags(tagger, tags, sentences):

@@ -17,7 +17,7 @@ from tasks.sentiment import data
 from tasks.sentiment.config import PRESETS, SentimentConfig
 from tasks.sentiment.model import build_classifier
 from tasks.sentiment.train import train_and_evaluate
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_each_weight_stored_once
 
 BAD_INPUTS = ["", "?!... ,,, !!!", "Ça m'a plu énormément — 素晴らしい映画 🎬", "great " * 20000]
 
@@ -64,10 +64,7 @@ def test_reported_test_accuracy_is_the_exported_models(tiny_run, imdb_dir):
 
 
 def test_saved_model_stores_each_weight_once(tiny_run):
-    export_dir = tiny_run[0] / "export"
-    reader = tf.train.load_checkpoint(str(export_dir / "saved_model" / "variables" / "variables"))
-    stored = [key for key in reader.get_variable_to_shape_map() if key.endswith("VARIABLE_VALUE")]
-    assert len(stored) == len(keras.saving.load_model(export_dir / "model.keras").weights)
+    assert_each_weight_stored_once(tiny_run[0] / "export")
 
 
 def test_saved_model_matches_keras_model(tiny_run):

@@ -14,7 +14,7 @@ from data_pipelines import sources
 from tasks.translation import data, dates
 from tasks.translation.config import PRESETS, TranslationConfig
 from tasks.translation.train import train_and_evaluate
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_each_weight_stored_once
 
 BAD_INPUTS = [
     "",
@@ -127,10 +127,7 @@ def test_tiny_train_export_and_plain_saved_model_match_keras(tiny_run):
 
 
 def test_export_stores_each_weight_once(tiny_run):
-    export_dir = tiny_run[0] / "export"
-    reader = tf.train.load_checkpoint(str(export_dir / "saved_model" / "variables" / "variables"))
-    stored = [key for key in reader.get_variable_to_shape_map() if key.endswith("VARIABLE_VALUE")]
-    assert len(stored) == len(keras.saving.load_model(export_dir / "model.keras").weights)
+    assert_each_weight_stored_once(tiny_run[0] / "export")
 
 
 def test_bad_input_gives_defined_output(tiny_run):
