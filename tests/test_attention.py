@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.layer_test_case import run_layer_test
 from zoo.layers import AdditiveAttention
 
 
@@ -65,11 +66,29 @@ def test_config_round_trip_and_keras_save_load(tmp_path):
 def test_runs_in_tf_function_with_unknown_lengths():
     layer = AdditiveAttention(4)
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None, 6]), tf.TensorSpec([None, None, 7]),
-                                  tf.TensorSpec([None, None], tf.bool)])
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None, 6]),
+            tf.TensorSpec([None, None, 7]),
+            tf.TensorSpec([None, None], tf.bool),
+        ]
+    )
     def attend(query, values, mask):
         return layer(query, values, source_mask=mask)
 
     query, values, mask = _inputs()
     context, weights = attend(query, values, mask)
     assert context.shape == (3, 4, 7)
+
+
+def test_passes_the_layer_checks(tmp_path):
+    query, values, mask = _inputs()
+    run_layer_test(
+        AdditiveAttention,
+        {"hidden_dim": 8},
+        (query, values),
+        [(3, 4, 7), (3, 4, 5)],
+        keyword_inputs={"source_mask": mask},
+        expected_num_trainable_weights=4,
+        saved_model_dir=tmp_path,
+    )

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.layer_test_case import run_layer_test
 from zoo.layers import CRF
 from zoo.layers.crf import CRFLoss
 
@@ -129,3 +130,17 @@ def test_serialization_and_saved_model(case, tmp_path):
 def test_rejects_mismatched_emissions():
     with pytest.raises(ValueError, match="tags"):
         CRF(5)(np.zeros((1, 2, 3), "float32"))
+
+
+def test_passes_the_layer_checks(case, tmp_path):
+    _, emissions, _, mask = case
+    run_layer_test(
+        CRF,
+        {"num_tags": NUM_TAGS},
+        (emissions,),
+        (3, TIME),
+        keyword_inputs={"mask": mask},
+        expected_num_trainable_weights=3,
+        run_training_check=False,
+        saved_model_dir=tmp_path,
+    )

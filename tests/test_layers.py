@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from data_pipelines.text import build_vectorizer
+from tests.layer_test_case import run_layer_test
 from zoo.layers import BigramHashing, MaskedGlobalPooling, RecurrentStack, TextToIds, TimeReduction
 
 
@@ -104,3 +105,48 @@ def test_time_reduction_output_does_not_depend_on_padding_length(tmp_path):
     assert TimeReduction.from_config(layer.get_config()).get_config() == layer.get_config()
     model.save(tmp_path / "model.keras")
     np.testing.assert_allclose(keras.saving.load_model(tmp_path / "model.keras")(long), model(long), atol=1e-6)
+
+
+def test_masked_pooling_passes_the_layer_checks(tmp_path):
+    values = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    mask = np.array([[True] * 5, [True, True, False, False, False]])
+    run_layer_test(
+        MaskedGlobalPooling,
+        {"modes": ("max", "mean")},
+        (values,),
+        (2, 6),
+        keyword_inputs={"mask": mask},
+        saved_model_dir=tmp_path,
+    )
+
+
+def test_bigram_hashing_passes_the_layer_checks(tmp_path):
+    ids = np.array([[5, 7, 5, 7, 0, 0], [7, 5, 7, 0, 0, 0]], "int64")
+    run_layer_test(
+        BigramHashing,
+        {"vocab_size": 100, "num_buckets": 50},
+        (ids,),
+        (2, 6),
+        run_training_check=False,
+        saved_model_dir=tmp_path,
+    )
+
+
+def test_text_to_ids_passes_the_layer_checks(vectorizer, tmp_path):
+    texts = np.array(["a good film good", "", "bad"])
+    run_layer_test(
+        TextToIds,
+        {"vectorizer": vectorizer, "max_length": 3, "truncation": "tail"},
+        (texts,),
+        (3, 3),
+        run_training_check=False,
+        saved_model_dir=tmp_path,
+    )
+
+
+def test_time_reduction_passes_the_layer_checks(tmp_path):
+    values = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    mask = np.array([[True] * 5, [True, True, True, False, False]])
+    run_layer_test(
+        TimeReduction, {"factor": 2}, (values,), (2, 3, 6), keyword_inputs={"mask": mask}, saved_model_dir=tmp_path
+    )

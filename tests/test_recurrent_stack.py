@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.layer_test_case import run_layer_test
 from zoo.layers import RecurrentStack
 
 BATCH, TIME, FEATURES, HIDDEN = 3, 7, 5, 4
@@ -23,7 +24,9 @@ def test_output_shape(cell, bidirectional, return_sequences):
     assert layer.compute_output_shape((BATCH, TIME, FEATURES)) == expected
 
 
-@pytest.mark.parametrize("merge_mode, width", [("concat", 2 * HIDDEN), ("sum", HIDDEN), ("mul", HIDDEN), ("ave", HIDDEN)])
+@pytest.mark.parametrize(
+    "merge_mode, width", [("concat", 2 * HIDDEN), ("sum", HIDDEN), ("mul", HIDDEN), ("ave", HIDDEN)]
+)
 def test_merge_modes(merge_mode, width):
     output = RecurrentStack("gru", HIDDEN, bidirectional=True, merge_mode=merge_mode)(_inputs())
     assert tuple(output.shape) == (BATCH, width)
@@ -77,8 +80,12 @@ def test_dropout_only_in_training():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"cell": "rnn"}, "cell"), ({"merge_mode": "max"}, "merge_mode"), ({"num_layers": 0}, "num_layers"),
-     ({"dropout": 1.0}, "dropout")],
+    [
+        ({"cell": "rnn"}, "cell"),
+        ({"merge_mode": "max"}, "merge_mode"),
+        ({"num_layers": 0}, "num_layers"),
+        ({"dropout": 1.0}, "dropout"),
+    ],
 )
 def test_invalid_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -86,8 +93,17 @@ def test_invalid_arguments(kwargs, message):
 
 
 def test_config_round_trip():
-    layer = RecurrentStack("gru", 6, num_layers=3, bidirectional=True, merge_mode="sum", dropout=0.2,
-                           return_sequences=True, return_state=True, name="stack")
+    layer = RecurrentStack(
+        "gru",
+        6,
+        num_layers=3,
+        bidirectional=True,
+        merge_mode="sum",
+        dropout=0.2,
+        return_sequences=True,
+        return_state=True,
+        name="stack",
+    )
     clone = RecurrentStack.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
 
@@ -99,3 +115,24 @@ def test_keras_save_load(tmp_path):
     model.save(tmp_path / "model.keras")
     restored = keras.saving.load_model(tmp_path / "model.keras")
     np.testing.assert_allclose(restored(_inputs()), model(_inputs()), atol=1e-6)
+
+
+@pytest.mark.parametrize("cell, weights", [("lstm", 12), ("gru", 12), ("simple", 12)])
+def test_passes_the_layer_checks(cell, weights, tmp_path):
+    mask = np.arange(TIME)[None] < np.array([[TIME], [3], [1]])
+    run_layer_test(
+        RecurrentStack,
+        {
+            "cell": cell,
+            "hidden_dim": HIDDEN,
+            "num_layers": 2,
+            "bidirectional": True,
+            "dropout": 0.1,
+            "return_sequences": True,
+        },
+        (_inputs(),),
+        (BATCH, TIME, 2 * HIDDEN),
+        keyword_inputs={"mask": mask},
+        expected_num_trainable_weights=weights,
+        saved_model_dir=tmp_path,
+    )

@@ -6,18 +6,19 @@ import pytest
 import tensorflow as tf
 
 from data_pipelines import words
+from tests.layer_test_case import run_layer_test
 from zoo.layers import CharacterEncoder, WordFeatures
 
 TOKENS = tf.constant([["The", "EU", "rejects", "1996"], ["Zürich", "", "", ""]])
 
 
 def test_word_features_ids():
-    layer = WordFeatures(["the", "eu", "0000"], max_chars=4)
+    layer = WordFeatures(["the", "eu", "0000"], max_word_length=4)
     word_ids, casing_ids, char_ids = layer(TOKENS)
     np.testing.assert_array_equal(word_ids, [[2, 3, 1, 4], [1, 0, 0, 0]])
     assert casing_ids.shape == (2, 4) and (casing_ids.numpy()[1, 1:] == 0).all()
     assert char_ids.shape == (2, 4, 4) and (char_ids.numpy()[1, 1:] == 0).all()
-    assert layer.vocabulary_size == 5
+    assert layer.vocab_size == 5
 
 
 def test_unknown_word_rate_applies_in_training_only():
@@ -30,7 +31,7 @@ def test_unknown_word_rate_applies_in_training_only():
 
 @pytest.mark.parametrize("encoder, size", [("cnn", 6), ("lstm", 12)])
 def test_character_encoder_shapes_mask_and_padding(encoder, size):
-    layer = CharacterEncoder(words.NUM_CHARS, char_dim=5, units=6, encoder=encoder)
+    layer = CharacterEncoder(words.CHAR_VOCAB_SIZE, embedding_dim=5, hidden_dim=6, encoder=encoder)
     char_ids = words.char_ids(TOKENS, 8)
     output = layer(char_ids)
     assert output.shape == (2, 4, size) == layer.compute_output_shape(char_ids.shape)
@@ -48,12 +49,37 @@ def test_character_encoder_rejects_unknown_encoder():
 
 def test_word_layers_round_trip_through_keras_file(tmp_path):
     tokens = keras.Input((None,), dtype="string")
-    word_ids, casing_ids, char_ids = WordFeatures(["the", "eu"], max_chars=6)(tokens)
-    chars = CharacterEncoder(words.NUM_CHARS, 4, 3, "lstm")(char_ids)
+    word_ids, casing_ids, char_ids = WordFeatures(["the", "eu"], max_word_length=6)(tokens)
+    chars = CharacterEncoder(words.CHAR_VOCAB_SIZE, 4, 3, "lstm")(char_ids)
     embedded = keras.layers.Embedding(4, 3, mask_zero=True)(word_ids)
-    model = keras.Model(tokens, keras.layers.Concatenate()([embedded, chars, keras.ops.cast(casing_ids, "float32")[..., None]]))
+    model = keras.Model(
+        tokens, keras.layers.Concatenate()([embedded, chars, keras.ops.cast(casing_ids, "float32")[..., None]])
+    )
     model.save(tmp_path / "words.keras")
     loaded = keras.saving.load_model(tmp_path / "words.keras")
     np.testing.assert_allclose(loaded(TOKENS), model(TOKENS), atol=1e-6)
     for layer in (WordFeatures(["a"], 3, 0.1, 7), CharacterEncoder(10, 4, 3, "cnn", 5)):
         assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_word_features_passes_the_layer_checks(tmp_path):
+    run_layer_test(
+        WordFeatures,
+        {"vocabulary": ["the", "eu"], "max_word_length": 5, "unknown_word_rate": 0.2, "seed": 3},
+        (np.array([[token.decode() for token in row] for row in TOKENS.numpy()]),),
+        [(2, 4), (2, 4), (2, 4, 5)],
+        run_training_check=False,
+        saved_model_dir=tmp_path,
+    )
+
+
+@pytest.mark.parametrize("encoder, trainable", [("cnn", 3), ("lstm", 7)])
+def test_character_encoder_passes_the_layer_checks(encoder, trainable, tmp_path):
+    run_layer_test(
+        CharacterEncoder,
+        {"vocab_size": words.CHAR_VOCAB_SIZE, "embedding_dim": 5, "hidden_dim": 6, "encoder": encoder},
+        (words.char_ids(TOKENS, 8).numpy(),),
+        (2, 4, 6 if encoder == "cnn" else 12),
+        expected_num_trainable_weights=trainable,
+        saved_model_dir=tmp_path,
+    )

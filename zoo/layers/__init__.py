@@ -10,5 +10,14 @@ from zoo.layers.text_to_ids import TextToIds
 from zoo.layers.time_reduction import TimeReduction
 from zoo.layers.word_features import WordFeatures
 
-__all__ = ["AdditiveAttention", "BigramHashing", "CRF", "CharacterEncoder", "MaskedGlobalPooling", "RecurrentStack",
-           "TextToIds", "TimeReduction", "WordFeatures"]
+__all__ = [
+    "AdditiveAttention",
+    "BigramHashing",
+    "CRF",
+    "CharacterEncoder",
+    "MaskedGlobalPooling",
+    "RecurrentStack",
+    "TextToIds",
+    "TimeReduction",
+    "WordFeatures",
+]

@@ -14,7 +14,7 @@ class AdditiveAttention(keras.layers.Layer):
     encoder outputs once, not at every step.
 
     Args:
-        units: size of the hidden layer the query and keys are projected into.
+        hidden_dim: size of the hidden layer the query and keys are projected into.
 
     Call arguments:
         query: `(batch, query_time, query_dim)`, e.g. the decoder outputs.
@@ -27,23 +27,24 @@ class AdditiveAttention(keras.layers.Layer):
         `(context, weights)`: `(batch, query_time, value_dim)` and `(batch, query_time, source_time)`.
     """
 
-    def __init__(self, units, **kwargs):
+    def __init__(self, hidden_dim, **kwargs):
         super().__init__(**kwargs)
-        if units < 1:
-            raise ValueError(f"units must be at least 1, got {units}")
-        self.units = units
+        if hidden_dim < 1:
+            raise ValueError(f"hidden_dim must be at least 1, got {hidden_dim}")
+        self.hidden_dim = hidden_dim
         # The outputs carry no mask: a query's padding is the caller's to ignore (e.g. in the loss).
         self.supports_masking = True
-        self.query_projection = keras.layers.Dense(units, use_bias=False, name="query_projection",
-                                                   dtype=self.dtype_policy)
-        self.key_projection = keras.layers.Dense(units, name="key_projection", dtype=self.dtype_policy)
+        self.query_projection = keras.layers.Dense(
+            hidden_dim, use_bias=False, name="query_projection", dtype=self.dtype_policy
+        )
+        self.key_projection = keras.layers.Dense(hidden_dim, name="key_projection", dtype=self.dtype_policy)
         self.score = keras.layers.Dense(1, use_bias=False, name="score", dtype=self.dtype_policy)
 
     def build(self, query_shape, values_shape=None):
         values_shape = values_shape or query_shape
         self.query_projection.build(query_shape)
         self.key_projection.build(values_shape)
-        self.score.build(tuple(values_shape[:-1]) + (self.units,))
+        self.score.build(tuple(values_shape[:-1]) + (self.hidden_dim,))
         self.built = True
 
     def project_keys(self, values):
@@ -53,9 +54,10 @@ class AdditiveAttention(keras.layers.Layer):
         if projected_keys is None:
             projected_keys = self.project_keys(values)
         queries = self.query_projection(query)
-        # (batch, query_time, source_time, units) -> (batch, query_time, source_time)
+        # (batch, query_time, source_time, hidden_dim) -> (batch, query_time, source_time)
         hidden = ops.tanh(ops.expand_dims(queries, 2) + ops.expand_dims(projected_keys, 1))
-        scores = ops.squeeze(self.score(hidden), -1)
+        # The softmax runs in float32 under mixed precision too: float16 cannot hold its masking penalty.
+        scores = ops.cast(ops.squeeze(self.score(hidden), -1), "float32")
         if source_mask is None:
             weights = ops.softmax(scores, axis=-1)
         else:
@@ -63,6 +65,7 @@ class AdditiveAttention(keras.layers.Layer):
             # A large finite penalty rather than -inf keeps a fully masked row finite; the product
             # with `valid` then makes padding exactly 0.
             weights = ops.softmax(scores - 1e9 * (1.0 - valid), axis=-1) * valid
+        weights = ops.cast(weights, values.dtype)
         context = ops.matmul(weights, values)
         return context, weights
 
@@ -77,5 +80,5 @@ class AdditiveAttention(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config["units"] = self.units
+        config["hidden_dim"] = self.hidden_dim
         return config

@@ -18,9 +18,9 @@ class CharacterEncoder(keras.layers.Layer):
     needs for words it has never seen.
 
     Args:
-        num_chars: character ids in use, padding (0) included.
-        char_dim: character embedding size.
-        units: output size: CNN filters, or LSTM units per direction (the output is then `2 * units`).
+        vocab_size: character ids in use, padding (0) included.
+        embedding_dim: character embedding size.
+        hidden_dim: CNN filters, or LSTM units per direction (the output is then `2 * hidden_dim`).
         encoder: `"cnn"` or `"lstm"`.
         kernel_size: CNN window in characters.
 
@@ -32,33 +32,37 @@ class CharacterEncoder(keras.layers.Layer):
         masked out, so that `Concatenate` (which ORs its inputs' masks) keeps padding masked.
     """
 
-    def __init__(self, num_chars, char_dim=32, units=64, encoder="cnn", kernel_size=3, **kwargs):
+    def __init__(self, vocab_size, embedding_dim=32, hidden_dim=64, encoder="cnn", kernel_size=3, **kwargs):
         super().__init__(**kwargs)
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
-        self.num_chars = num_chars
-        self.char_dim = char_dim
-        self.units = units
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.hidden_dim = hidden_dim
         self.encoder = encoder
         self.kernel_size = kernel_size
         # Padding characters are excluded by hand below, so the embedding attaches no mask.
-        self.embedding = keras.layers.Embedding(num_chars, char_dim, name="char_embedding")
+        self.embedding = keras.layers.Embedding(
+            vocab_size, embedding_dim, name="char_embedding", dtype=self.dtype_policy
+        )
         if encoder == "cnn":
-            self.convolution = keras.layers.Conv1D(units, kernel_size, padding="same", activation="tanh")
+            self.convolution = keras.layers.Conv1D(
+                hidden_dim, kernel_size, padding="same", activation="tanh", dtype=self.dtype_policy
+            )
         else:
-            self.recurrent = RecurrentStack("lstm", units, bidirectional=True)
+            self.recurrent = RecurrentStack("lstm", hidden_dim, bidirectional=True, dtype=self.dtype_policy)
 
     @property
     def output_dim(self):
-        return self.units * (1 if self.encoder == "cnn" else 2)
+        return self.hidden_dim * (1 if self.encoder == "cnn" else 2)
 
     def build(self, input_shape):
         words_shape = (None, input_shape[-1])
         self.embedding.build(words_shape)
         if self.encoder == "cnn":
-            self.convolution.build(words_shape + (self.char_dim,))
+            self.convolution.build(words_shape + (self.embedding_dim,))
         else:
-            self.recurrent.build(words_shape + (self.char_dim,))
+            self.recurrent.build(words_shape + (self.embedding_dim,))
 
     def call(self, char_ids):
         shape = ops.shape(char_ids)
@@ -83,9 +87,9 @@ class CharacterEncoder(keras.layers.Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            "num_chars": self.num_chars,
-            "char_dim": self.char_dim,
-            "units": self.units,
+            "vocab_size": self.vocab_size,
+            "embedding_dim": self.embedding_dim,
+            "hidden_dim": self.hidden_dim,
             "encoder": self.encoder,
             "kernel_size": self.kernel_size,
         }

@@ -5,6 +5,10 @@ import tensorflow as tf
 
 from data_pipelines import text
 
+# A vectorizer's standardization is saved by its registered name; data_pipelines sits below zoo and
+# registers nothing, so the name is given here.
+keras.saving.register_keras_serializable(package="zoo", name="standardize_text")(text.standardize_text)
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class TextToIds(keras.layers.Layer):
@@ -48,11 +52,11 @@ class TextToIds(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.pop("trainable", None)
-        config.update(
-            {
-                "vectorizer": keras.saving.serialize_keras_object(self.vectorizer),
-                "max_length": self.max_length,
-                "truncation": self.truncation,
-            }
-        )
+        vectorizer = keras.saving.serialize_keras_object(self.vectorizer)
+        # TextVectorization keeps its vocabulary out of its config (a `.keras` file stores it as an asset);
+        # in the config too, a copy made with `from_config` looks words up like the original.
+        vectorizer["config"]["vocabulary"] = [str(word) for word in self.vectorizer.get_vocabulary()]
+        if callable(vectorizer["config"]["standardize"]):
+            vectorizer["config"]["standardize"] = keras.saving.serialize_keras_object(self.vectorizer._standardize)
+        config.update({"vectorizer": vectorizer, "max_length": self.max_length, "truncation": self.truncation})
         return config
