@@ -8,11 +8,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+# One name per idea in every task: id 0 pads every id sequence (tokens, characters, events), id 1 is
+# the unknown token of every lookup, and a padded step's label is -1, which losses and metrics skip.
 PAD_ID = 0
+UNKNOWN_ID = 1
+PAD_LABEL = -1
 TRUNCATIONS = ("head", "tail")
 
 
-@keras.saving.register_keras_serializable(package="zoo")
 def standardize_text(texts):
     """Lower-cases (Unicode-aware), turns HTML line breaks into spaces and splits off punctuation.
 

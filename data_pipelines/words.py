@@ -19,11 +19,11 @@ CASINGS = (
     ("punctuation", r"[\pP\pS]+"),
 )
 # 0 is padding; each casing class is its index + 1; anything else is the last id.
-NUM_CASINGS = len(CASINGS) + 2
+CASING_VOCAB_SIZE = len(CASINGS) + 2
 
 # Characters are ids 1..128 for ASCII and one shared id for everything else; 0 is padding.
-NUM_CHARS = 130
-_NON_ASCII_CHAR = NUM_CHARS - 1
+CHAR_VOCAB_SIZE = 130
+_NON_ASCII_CHAR = CHAR_VOCAB_SIZE - 1
 
 
 def _split_rules(sentences):
@@ -109,18 +109,18 @@ def normalize_words(tokens):
 
 def casing_ids(tokens):
     """int32 casing class of each token (see `CASINGS`); 0 for the empty padding token."""
-    ids = tf.fill(tf.shape(tokens), NUM_CASINGS - 1)
+    ids = tf.fill(tf.shape(tokens), CASING_VOCAB_SIZE - 1)
     for index, (_, pattern) in reversed(list(enumerate(CASINGS))):
         ids = tf.where(tf.strings.regex_full_match(tokens, pattern), index + 1, ids)
     return tf.where(tokens == "", 0, ids)
 
 
-def char_ids(tokens, max_chars):
-    """int32 `(..., max_chars)` character ids of each token's first `max_chars` characters.
+def char_ids(tokens, max_word_length):
+    """int32 `(..., max_word_length)` character ids of each token's first `max_word_length` characters.
 
     ASCII code point `c` is `c + 1`; every other character shares one id; 0 pads. At least one
     position is kept so that an all-empty batch still has a character axis.
     """
     code_points = tf.strings.unicode_decode(tokens, "UTF-8", errors="replace")
     ids = tf.where(code_points < 128, code_points + 1, _NON_ASCII_CHAR)
-    return ids.to_tensor(default_value=0, shape=tokens.shape.as_list() + [max_chars])
+    return ids.to_tensor(default_value=0, shape=tokens.shape.as_list() + [max_word_length])

@@ -54,7 +54,9 @@ def brute_force(rows, max_length, alpha):
     """Every hypothesis beam search can return within `max_length` steps, best normalized score
     first: word sequences followed by the end, and `max_length` words that never ended."""
     vocab = rows.shape[0]
-    hypotheses = [list(words) + [END] for n in range(max_length) for words in itertools.product(range(2, vocab), repeat=n)]
+    hypotheses = [
+        list(words) + [END] for n in range(max_length) for words in itertools.product(range(2, vocab), repeat=n)
+    ]
     hypotheses += [list(words) for words in itertools.product(range(2, vocab), repeat=max_length)]
     scored = []
     for tokens in hypotheses:
@@ -139,7 +141,10 @@ def test_beam_search_runs_in_a_tf_function_with_tensor_beam_width():
 
 def test_filter_log_probs_top_k_and_top_p():
     log_probs = tf.math.log(tf.constant([[0.5, 0.3, 0.15, 0.05]]))
-    kept = lambda **kwargs: np.isfinite(decoding.filter_log_probs(log_probs, **kwargs).numpy()[0]).tolist()
+
+    def kept(**kwargs):
+        return np.isfinite(decoding.filter_log_probs(log_probs, **kwargs).numpy()[0]).tolist()
+
     assert kept() == [True] * 4
     assert kept(top_k=2) == [True, True, False, False]
     assert kept(top_p=0.5) == [True, False, False, False]

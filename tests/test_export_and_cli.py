@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-from zoo import cli, export
-from zoo.config import TrainConfig
+from zoo import export, flags
+from zoo.config import DataConfig, OptimizerConfig, RunConfig, from_dict, section_defaults
 
 
 def _write(text):
@@ -58,42 +58,82 @@ def test_load_unknown_model_lists_what_exists(tmp_path, monkeypatch):
 
 
 @dataclasses.dataclass
-class _Config(TrainConfig):
+class _Config(RunConfig):
     hidden_dim: int = 8
     cell: str = "lstm"
+    data: DataConfig = section_defaults(DataConfig, batch_size=16)
 
 
-_PRESETS = {"tiny": {"hidden_dim": 2, "epochs": 1}}
+_PRESETS = {"tiny": {"hidden_dim": 2, "epochs": 1, "optimizer.learning_rate": 0.5}}
 
 
 def test_parse_config_defaults_presets_and_overrides():
-    assert cli.parse_config(_Config, _PRESETS, []) == _Config()
-    config = cli.parse_config(
-        _Config, _PRESETS,
-        ["--preset", "tiny", "--epochs", "3", "--cell", "gru", "--resume", "--learning-rate", "0.01",
-         "--data-dir", "/data"],
+    assert flags.parse_config(_Config, _PRESETS, []) == _Config()
+    assert _Config().data.batch_size == 16 and RunConfig().data.batch_size == 64
+    config = flags.parse_config(
+        _Config,
+        _PRESETS,
+        ["--preset", "tiny", "--epochs", "3", "--cell", "gru", "--resume", "--data-dir", "/data"],
     )
     assert (config.hidden_dim, config.epochs, config.cell, config.resume) == (2, 3, "gru", True)
-    assert (config.learning_rate, config.data_dir) == (0.01, "/data")
+    assert (config.optimizer.learning_rate, config.data.data_dir, config.data.batch_size) == (0.5, "/data", 16)
+
+
+def test_section_flags_answer_to_name_and_path():
+    flat = flags.parse_config(_Config, _PRESETS, ["--learning-rate", "0.01", "--no-decay-all-weights"])
+    dotted = flags.parse_config(
+        _Config, _PRESETS, ["--optimizer.learning-rate", "0.01", "--no-optimizer.decay-all-weights"]
+    )
+    assert flat == dotted
+    assert flat.optimizer.learning_rate == 0.01 and flat.optimizer.decay_all_weights is False
+
+
+def test_from_dict_reads_nested_flat_and_dotted_values():
+    config = _Config(epochs=2, optimizer=OptimizerConfig(learning_rate=0.1, weight_decay=0.01))
+    assert from_dict(_Config, config.to_dict()) == config
+    assert from_dict(_Config, {"epochs": 2, "learning_rate": 0.1, "optimizer.weight_decay": 0.01}) == config
+    with pytest.raises(ValueError, match="no field 'hiden_dim'"):
+        from_dict(_Config, {"hiden_dim": 4})
+    with pytest.raises(ValueError, match="no field 'optimizer.batch_size'"):
+        from_dict(_Config, {"optimizer": {"batch_size": 4}})
+
+
+def test_field_names_must_be_unique_across_sections():
+    @dataclasses.dataclass
+    class Clashing(RunConfig):
+        batch_size: int = 3
+
+    with pytest.raises(TypeError, match="used twice"):
+        flags.build_parser(Clashing, {})
 
 
 def test_parse_config_rejects_bad_values():
     with pytest.raises(ValueError, match="strategy"):
-        cli.parse_config(_Config, _PRESETS, ["--strategy", "tpu"])
+        flags.parse_config(_Config, _PRESETS, ["--strategy", "tpu"])
     with pytest.raises(ValueError, match="epochs"):
-        cli.parse_config(_Config, _PRESETS, ["--epochs", "0"])
+        flags.parse_config(_Config, _PRESETS, ["--epochs", "0"])
+    with pytest.raises(ValueError, match="batch_size"):
+        flags.parse_config(_Config, _PRESETS, ["--batch-size", "0"])
     with pytest.raises(SystemExit):
-        cli.parse_config(_Config, _PRESETS, ["--hidden-dim", "many"])
+        flags.parse_config(_Config, _PRESETS, ["--hidden-dim", "many"])
 
 
 def test_command_line_is_quoted():
-    assert cli.command_line("tasks.x.train", ["--out-dir", "a b"]) == "python -m tasks.x.train --out-dir 'a b'"
-
+    assert flags.command_line("tasks.x.train", ["--out-dir", "a b"]) == "python -m tasks.x.train --out-dir 'a b'"
 
 
 def test_zoo_command_line_unknown_model_is_a_clear_error(tmp_path):
     env = {**os.environ, export.MODELS_DIR_ENV: str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "zoo", "predict", "missing", "text"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "zoo", "predict", "missing", "text"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == f"No exported model at 'missing' or {tmp_path / 'missing'}. Available: none"
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == f"No exported model at 'missing' or {tmp_path / 'missing'}. Available: none"
+    )

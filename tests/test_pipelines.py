@@ -10,7 +10,20 @@ from data_pipelines import sources, text
 def test_standardize_text():
     result = text.standardize_text(tf.constant(["Great<br />FILM!! Don't miss it (really); #1 ÉCOLE"]))
     assert result.numpy()[0].decode().split() == [
-        "great", "film", "!", "!", "don't", "miss", "it", "(", "really", ")", ";", "1", "école"]
+        "great",
+        "film",
+        "!",
+        "!",
+        "don't",
+        "miss",
+        "it",
+        "(",
+        "really",
+        ")",
+        ";",
+        "1",
+        "école",
+    ]
 
 
 def test_standardize_text_turns_unicode_separators_into_spaces():
@@ -34,8 +47,7 @@ def _examples(lengths):
 def test_bucketed_batches_element_spec_and_right_padding():
     ids, labels = _examples([3, 1, 2, 5])
     dataset = text.bucketed_batches(text.ragged_rows_dataset(ids, labels), 4, [10], [3, 1, 2, 5])
-    assert dataset.element_spec == (
-        tf.TensorSpec((None, None), tf.int64), tf.TensorSpec((None,), tf.int32))
+    assert dataset.element_spec == (tf.TensorSpec((None, None), tf.int64), tf.TensorSpec((None,), tf.int32))
     batch, _ = next(iter(dataset))
     assert batch.numpy().tolist()[0] == [7, 7, 7, 0, 0]
 

@@ -9,15 +9,69 @@ from seqeval.metrics import f1_score as seqeval_f1
 from data_pipelines import tagging
 from zoo.metrics import entity_scores
 
-IOB1 = "I-ORG O I-MISC O O O I-MISC O O I-PER I-PER B-PER O I-LOC I-LOC B-LOC I-LOC".split()
+IOB1 = [
+    "I-ORG",
+    "O",
+    "I-MISC",
+    "O",
+    "O",
+    "O",
+    "I-MISC",
+    "O",
+    "O",
+    "I-PER",
+    "I-PER",
+    "B-PER",
+    "O",
+    "I-LOC",
+    "I-LOC",
+    "B-LOC",
+    "I-LOC",
+]
 
 
 def test_iob1_to_iob2_and_bioes():
     assert tagging.to_iob2(IOB1) == (
-        "B-ORG O B-MISC O O O B-MISC O O B-PER I-PER B-PER O B-LOC I-LOC B-LOC I-LOC".split()
+        [
+            "B-ORG",
+            "O",
+            "B-MISC",
+            "O",
+            "O",
+            "O",
+            "B-MISC",
+            "O",
+            "O",
+            "B-PER",
+            "I-PER",
+            "B-PER",
+            "O",
+            "B-LOC",
+            "I-LOC",
+            "B-LOC",
+            "I-LOC",
+        ]
     )
     assert tagging.to_bioes(IOB1) == (
-        "S-ORG O S-MISC O O O S-MISC O O B-PER E-PER S-PER O B-LOC E-LOC B-LOC E-LOC".split()
+        [
+            "S-ORG",
+            "O",
+            "S-MISC",
+            "O",
+            "O",
+            "O",
+            "S-MISC",
+            "O",
+            "O",
+            "B-PER",
+            "E-PER",
+            "S-PER",
+            "O",
+            "B-LOC",
+            "E-LOC",
+            "B-LOC",
+            "E-LOC",
+        ]
     )
     for scheme in (tagging.to_iob2, tagging.to_bioes):
         assert tagging.spans(scheme(IOB1)) == tagging.spans(IOB1)
@@ -25,8 +79,13 @@ def test_iob1_to_iob2_and_bioes():
 
 
 def test_spans_follow_conlleval_on_ill_formed_tags():
-    assert tagging.spans("I-PER I-PER O E-LOC B-PER I-LOC S-ORG I-ORG".split()) == [
-        ("PER", 0, 1), ("LOC", 3, 3), ("PER", 4, 4), ("LOC", 5, 5), ("ORG", 6, 6), ("ORG", 7, 7)
+    assert tagging.spans(["I-PER", "I-PER", "O", "E-LOC", "B-PER", "I-LOC", "S-ORG", "I-ORG"]) == [
+        ("PER", 0, 1),
+        ("LOC", 3, 3),
+        ("PER", 4, 4),
+        ("LOC", 5, 5),
+        ("ORG", 6, 6),
+        ("ORG", 7, 7),
     ]
     assert tagging.spans([]) == []
     with pytest.raises(ValueError, match="Malformed"):
@@ -93,5 +152,8 @@ def test_read_conll(tmp_path):
         "-DOCSTART- -X- O O\n\nEU NNP I-NP I-ORG\nrejects VBZ I-VP O\n\n\nPeter NNP I-NP I-PER\n"
         "-DOCSTART- -X- O O\nBlackburn NNP I-NP I-PER"
     )
-    assert tagging.read_conll(path) == [(["EU", "rejects"], ["I-ORG", "O"]), (["Peter"], ["I-PER"]),
-                                        (["Blackburn"], ["I-PER"])]
+    assert tagging.read_conll(path) == [
+        (["EU", "rejects"], ["I-ORG", "O"]),
+        (["Peter"], ["I-PER"]),
+        (["Blackburn"], ["I-PER"]),
+    ]

@@ -1,19 +1,58 @@
 """Shared training helpers: optimizer, batch counting, strategies, resume bookkeeping."""
 
+import keras
 import numpy as np
 import pytest
 
 from zoo import training
+from zoo.config import OptimizerConfig
 
 
-def test_optimizer_clipping_decay_and_ema():
-    optimizer = training.make_optimizer(1e-3, clipnorm=1.0, weight_decay=0.01, ema_momentum=0.9, decay_steps=100)
+def _model():
+    inputs = keras.Input((3,), dtype="int32")
+    hidden = keras.layers.Embedding(10, 4)(inputs)
+    hidden = keras.layers.LayerNormalization()(hidden)
+    return keras.Model(inputs, keras.layers.Dense(2)(hidden))
+
+
+def test_optimizer_clipping_schedule_and_ema():
+    config = OptimizerConfig(learning_rate=1e-3, clipnorm=1.0, ema_momentum=0.9)
+    optimizer = training.build_optimizer(config, _model(), decay_steps=100)
     assert optimizer.global_clipnorm == 1.0 and optimizer.use_ema and optimizer.ema_momentum == 0.9
     schedule = optimizer._learning_rate
     np.testing.assert_allclose([float(schedule(0)), float(schedule(100))], [1e-3, 1e-4], rtol=1e-5)
-    plain = training.make_optimizer(1e-3)
+    plain = training.build_optimizer(
+        OptimizerConfig(learning_rate=1e-3, clipnorm=0, cosine_decay=False, ema_momentum=0), _model()
+    )
     assert plain.global_clipnorm is None and not plain.use_ema
     assert float(plain.learning_rate) == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize("decay_all_weights", [False, True])
+def test_weight_decay_skips_biases_norms_and_embeddings(decay_all_weights):
+    model = _model()
+    model.compile(
+        optimizer=training.build_optimizer(
+            OptimizerConfig(
+                learning_rate=0.1, clipnorm=0, weight_decay=0.5, decay_all_weights=decay_all_weights, ema_momentum=0
+            ),
+            model,
+        )
+    )
+    for weight in model.trainable_weights:  # biases and offsets start at zero, which decay leaves unchanged
+        weight.assign(keras.ops.ones(weight.shape))
+    before = {weight.path: weight.numpy() for weight in model.trainable_weights}
+    # Zero gradients leave Adam's step at zero: every change to a weight comes from weight decay alone.
+    model.optimizer.apply([keras.ops.zeros_like(weight) for weight in model.trainable_weights], model.trainable_weights)
+    decayed = {
+        weight.path for weight in model.trainable_weights if not np.allclose(weight.numpy(), before[weight.path])
+    }
+    expected = {weight.path for weight in model.trainable_weights}
+    if not decay_all_weights:
+        expected = {
+            weight.path for weight in model.trainable_weights if len(weight.shape) == 2 and weight.name != "embeddings"
+        }
+    assert decayed == expected
 
 
 def test_strategies():

@@ -7,12 +7,9 @@ import tensorflow as tf
 from data_pipelines import words
 
 CASES = {
-    "Yesterday, Harry Potter met Hermione Granger in London.":
-        "Yesterday , Harry Potter met Hermione Granger in London .",
-    "The U.S. said Germany's 1,000 troops (3.5%) won't leave.":
-        "The U.S. said Germany 's 1,000 troops ( 3.5 % ) wo n't leave .",
-    'J. Smith paid $5 on 1996-08-22 at 1:54.342 in "Anglo-Dutch" talks...':
-        'J. Smith paid $ 5 on 1996-08-22 at 1:54.342 in " Anglo-Dutch " talks ...',
+    "Yesterday, Harry Potter met Hermione Granger in London.": "Yesterday , Harry Potter met Hermione Granger in London .",
+    "The U.S. said Germany's 1,000 troops (3.5%) won't leave.": "The U.S. said Germany 's 1,000 troops ( 3.5 % ) wo n't leave .",
+    'J. Smith paid $5 on 1996-08-22 at 1:54.342 in "Anglo-Dutch" talks...': 'J. Smith paid $ 5 on 1996-08-22 at 1:54.342 in " Anglo-Dutch " talks ...',
     "": "",
     "  \t ": "",
     "?!": "? !",
@@ -50,12 +47,12 @@ def test_casing_classes():
     order = [name for name, _ in words.CASINGS]
     expected = [[order.index(name) + 1 for name in names] + [0]]
     np.testing.assert_array_equal(words.casing_ids(tokens), expected)
-    assert words.casing_ids(tf.constant(["\u2603\u2603x"])).numpy()[0] == words.NUM_CASINGS - 1
+    assert words.casing_ids(tf.constant(["\u2603\u2603x"])).numpy()[0] == words.CASING_VOCAB_SIZE - 1
 
 
 def test_char_ids_and_normalized_words():
     ids = words.char_ids(tf.constant([["ab", "Zü", ""]]), 3).numpy()
-    np.testing.assert_array_equal(ids, [[[98, 99, 0], [91, words.NUM_CHARS - 1, 0], [0, 0, 0]]])
+    np.testing.assert_array_equal(ids, [[[98, 99, 0], [91, words.CHAR_VOCAB_SIZE - 1, 0], [0, 0, 0]]])
     assert words.char_ids(tf.constant([["abcdef"]]), 2).shape == (1, 1, 2)
     assert words.normalize_words(tf.constant(["Hello1996"])).numpy().tolist() == [b"hello0000"]
 

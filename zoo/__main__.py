@@ -11,8 +11,9 @@ from zoo import export  # noqa: E402
 
 
 def _format(row):
-    return json.dumps({key: round(value, 4) if isinstance(value, float) else value for key, value in row.items()},
-                      ensure_ascii=False)
+    return json.dumps(
+        {key: round(value, 4) if isinstance(value, float) else value for key, value in row.items()}, ensure_ascii=False
+    )
 
 
 def _list(_args):

@@ -16,9 +16,23 @@ Returned token ids are int32 `(batch, time)` (beam search: `(batch, beam, time)`
 after each sequence's end; `lengths` counts the tokens before `end_id`.
 """
 
+from typing import Any, NamedTuple
+
 import tensorflow as tf
 
 NEG_INF = float("-inf")
+
+
+class DecodeState(NamedTuple):
+    """The loop state of greedy search and sampling, one row per sequence."""
+
+    step: tf.Tensor  # scalar int32, tokens chosen so far
+    tokens: tf.Tensor  # (n,) the last chosen token
+    model_state: Any  # the step function's state
+    finished: tf.Tensor  # (n,) bool, `end_id` was chosen
+    lengths: tf.Tensor  # (n,) tokens before `end_id`
+    log_prob: tf.Tensor  # (n,) log P(chosen tokens)
+    history: tf.TensorArray  # the chosen tokens, one (n,) row per step
 
 
 def _decode(step_fn, state, context, start_ids, end_id, max_length, choose):
@@ -26,35 +40,37 @@ def _decode(step_fn, state, context, start_ids, end_id, max_length, choose):
     start_ids = tf.cast(start_ids, tf.int32)
     batch = tf.shape(start_ids)[0]
 
-    def not_done(step, tokens, state, finished, lengths, log_prob, history):
-        return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(finished)))
+    def not_done(loop):
+        return tf.logical_and(loop.step < max_length, tf.logical_not(tf.reduce_all(loop.finished)))
 
-    def body(step, tokens, state, finished, lengths, log_prob, history):
-        log_probs, state = step_fn(tokens, state, context)
-        chosen = tf.cast(choose(log_probs, step), tf.int32)
-        chosen = tf.where(finished, end_id, chosen)
+    def body(loop):
+        log_probs, model_state = step_fn(loop.tokens, loop.model_state, context)
+        chosen = tf.cast(choose(log_probs, loop.step), tf.int32)
+        chosen = tf.where(loop.finished, end_id, chosen)
         token_log_prob = tf.gather(log_probs, chosen, batch_dims=1)
-        log_prob += tf.where(finished, 0.0, token_log_prob)
         ended = tf.equal(chosen, end_id)
-        lengths += tf.cast(tf.logical_not(tf.logical_or(finished, ended)), tf.int32)
-        history = history.write(step, chosen)
-        return step + 1, chosen, state, tf.logical_or(finished, ended), lengths, log_prob, history
+        return DecodeState(
+            step=loop.step + 1,
+            tokens=chosen,
+            model_state=model_state,
+            finished=tf.logical_or(loop.finished, ended),
+            lengths=loop.lengths + tf.cast(tf.logical_not(tf.logical_or(loop.finished, ended)), tf.int32),
+            log_prob=loop.log_prob + tf.where(loop.finished, 0.0, token_log_prob),
+            history=loop.history.write(loop.step, chosen),
+        )
 
-    _, _, _, _, lengths, log_prob, history = tf.while_loop(
-        not_done,
-        body,
-        (
-            tf.constant(0),
-            start_ids,
-            state,
-            tf.zeros([batch], tf.bool),
-            tf.zeros([batch], tf.int32),
-            tf.zeros([batch], tf.float32),
-            tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None]),
-        ),
+    initial = DecodeState(
+        step=tf.constant(0),
+        tokens=start_ids,
+        model_state=state,
+        finished=tf.zeros([batch], tf.bool),
+        lengths=tf.zeros([batch], tf.int32),
+        log_prob=tf.zeros([batch], tf.float32),
+        history=tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None]),
     )
-    ids = tf.reshape(tf.transpose(history.stack()), [batch, -1])
-    return {"ids": ids, "lengths": lengths, "log_prob": log_prob}
+    (final,) = tf.while_loop(not_done, lambda loop: (body(loop),), (initial,))
+    ids = tf.reshape(tf.transpose(final.history.stack()), [batch, -1])
+    return {"ids": ids, "lengths": final.lengths, "log_prob": final.log_prob}
 
 
 def greedy_search(step_fn, state, context, start_ids, end_id, max_length):
@@ -64,8 +80,9 @@ def greedy_search(step_fn, state, context, start_ids, end_id, max_length):
         dict: `ids` `(batch, time)`, `lengths` `(batch,)`, `log_prob` `(batch,)` = log P(ids | input)
         including the end token when one was produced.
     """
-    return _decode(step_fn, state, context, start_ids, end_id, max_length,
-                   lambda log_probs, step: tf.argmax(log_probs, axis=-1))
+    return _decode(
+        step_fn, state, context, start_ids, end_id, max_length, lambda log_probs, step: tf.argmax(log_probs, axis=-1)
+    )
 
 
 def filter_log_probs(log_probs, temperature=1.0, top_k=0, top_p=1.0):
@@ -118,6 +135,18 @@ def length_normalized(log_prob, length, alpha):
     return log_prob / tf.pow(tf.cast(tf.maximum(length, 1), log_prob.dtype), tf.cast(alpha, log_prob.dtype))
 
 
+class BeamState(NamedTuple):
+    """The beam search loop state: `(batch, beam)` per input, or `batch * beam` rows for the model."""
+
+    step: tf.Tensor  # scalar int32, tokens chosen so far
+    model_state: Any  # the step function's state, `batch * beam` rows
+    log_prob: tf.Tensor  # (batch, beam) log P(beam), -inf for beams not started
+    scores: tf.Tensor  # (batch, beam) length-normalized `log_prob`, sorted best first
+    lengths: tf.Tensor  # (batch, beam) tokens including the end token
+    finished: tf.Tensor  # (batch, beam) bool, the beam ended
+    history: tf.Tensor  # (batch, beam, 1 + step) the start token and the chosen tokens
+
+
 def beam_search(step_fn, state, context, start_ids, end_id, max_length, beam_width, alpha=0.0):
     """Batched beam search, ranked by `log P(y | x) / Ty ** alpha`.
 
@@ -147,59 +176,59 @@ def beam_search(step_fn, state, context, start_ids, end_id, max_length, beam_wid
     # Only the first beam is live at the start, so the first step's candidates are not duplicated.
     log_prob = tf.tile(tf.where(tf.range(beam_width) == 0, 0.0, NEG_INF)[None], [batch, 1])
 
-    def live(log_prob, finished):
-        return tf.logical_and(tf.logical_not(finished), log_prob > NEG_INF)
+    def live(loop):
+        return tf.logical_and(tf.logical_not(loop.finished), loop.log_prob > NEG_INF)
 
-    def not_done(step, state, log_prob, scores, lengths, finished, history):
-        return tf.logical_and(step < max_length, tf.reduce_any(live(log_prob, finished)))
+    def not_done(loop):
+        return tf.logical_and(loop.step < max_length, tf.reduce_any(live(loop)))
 
-    def body(step, state, log_prob, scores, lengths, finished, history):
-        tokens = tf.reshape(history[:, :, -1], [-1])
-        step_log_probs, state = step_fn(tokens, state, context)
+    def body(loop):
+        tokens = tf.reshape(loop.history[:, :, -1], [-1])
+        step_log_probs, model_state = step_fn(tokens, loop.model_state, context)
         vocab = tf.shape(step_log_probs)[-1]
         step_log_probs = tf.reshape(step_log_probs, [batch, beam_width, vocab])
         only_end = tf.where(tf.range(vocab) == end_id, 0.0, NEG_INF)
-        step_log_probs = tf.where(finished[..., None], only_end, step_log_probs)
+        step_log_probs = tf.where(loop.finished[..., None], only_end, step_log_probs)
 
-        candidate_log_prob = log_prob[..., None] + step_log_probs
-        candidate_lengths = lengths + tf.cast(tf.logical_not(finished), tf.int32)
+        candidate_log_prob = loop.log_prob[..., None] + step_log_probs
+        candidate_lengths = loop.lengths + tf.cast(tf.logical_not(loop.finished), tf.int32)
         candidate_scores = length_normalized(candidate_log_prob, candidate_lengths[..., None], alpha)
         scores, flat_index = tf.math.top_k(tf.reshape(candidate_scores, [batch, -1]), k=beam_width)
         parent, token = flat_index // vocab, flat_index % vocab
 
-        log_prob = tf.gather(tf.reshape(candidate_log_prob, [batch, -1]), flat_index, batch_dims=1)
-        lengths = tf.gather(candidate_lengths, parent, batch_dims=1)
-        finished = tf.logical_or(tf.gather(finished, parent, batch_dims=1), tf.equal(token, end_id))
-        history = tf.concat([tf.gather(history, parent, batch_dims=1), token[..., None]], axis=-1)
         rows = tf.reshape(parent + beam_width * tf.range(batch)[:, None], [-1])
-        state = tf.nest.map_structure(lambda tensor: tf.gather(tensor, rows), state)
-        return step + 1, state, log_prob, scores, lengths, finished, history
+        return BeamState(
+            step=loop.step + 1,
+            model_state=tf.nest.map_structure(lambda tensor: tf.gather(tensor, rows), model_state),
+            log_prob=tf.gather(tf.reshape(candidate_log_prob, [batch, -1]), flat_index, batch_dims=1),
+            scores=scores,
+            lengths=tf.gather(candidate_lengths, parent, batch_dims=1),
+            finished=tf.logical_or(tf.gather(loop.finished, parent, batch_dims=1), tf.equal(token, end_id)),
+            history=tf.concat([tf.gather(loop.history, parent, batch_dims=1), token[..., None]], axis=-1),
+        )
 
-    zeros = tf.zeros([batch, beam_width], tf.int32)
-    _, _, log_prob, scores, lengths, finished, history = tf.while_loop(
-        not_done,
-        body,
-        (
-            tf.constant(0),
-            state,
-            log_prob,
-            log_prob,
-            zeros,
-            tf.zeros([batch, beam_width], tf.bool),
-            tf.reshape(tf.repeat(start_ids, beam_width), [batch, beam_width, 1]),
-        ),
-        shape_invariants=(
-            tf.TensorShape([]),
-            tf.nest.map_structure(lambda tensor: tf.TensorShape([None]).concatenate(tensor.shape[1:]), state),
-            tf.TensorShape([None, None]),
-            tf.TensorShape([None, None]),
-            tf.TensorShape([None, None]),
-            tf.TensorShape([None, None]),
-            tf.TensorShape([None, None, None]),
-        ),
+    initial = BeamState(
+        step=tf.constant(0),
+        model_state=state,
+        log_prob=log_prob,
+        scores=log_prob,
+        lengths=tf.zeros([batch, beam_width], tf.int32),
+        finished=tf.zeros([batch, beam_width], tf.bool),
+        history=tf.reshape(tf.repeat(start_ids, beam_width), [batch, beam_width, 1]),
     )
-    ids = history[:, :, 1:]
+    # Beams grow along time; the state's rows are batch * beam, unknown when tracing.
+    invariants = BeamState(
+        step=tf.TensorShape([]),
+        model_state=tf.nest.map_structure(lambda tensor: tf.TensorShape([None]).concatenate(tensor.shape[1:]), state),
+        log_prob=tf.TensorShape([None, None]),
+        scores=tf.TensorShape([None, None]),
+        lengths=tf.TensorShape([None, None]),
+        finished=tf.TensorShape([None, None]),
+        history=tf.TensorShape([None, None, None]),
+    )
+    (final,) = tf.while_loop(not_done, lambda loop: (body(loop),), (initial,), shape_invariants=(invariants,))
     # `lengths` counted the end token, which the returned sequences leave out.
-    lengths -= tf.cast(finished, tf.int32)
+    lengths = final.lengths - tf.cast(final.finished, tf.int32)
+    ids = final.history[:, :, 1:]
     ids = tf.where(tf.range(tf.shape(ids)[-1]) < lengths[..., None], ids, end_id)
-    return {"ids": ids, "lengths": lengths, "scores": scores, "log_prob": log_prob}
+    return {"ids": ids, "lengths": lengths, "scores": final.scores, "log_prob": final.log_prob}

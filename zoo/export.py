@@ -4,7 +4,7 @@ An export directory holds:
     saved_model/      raw inputs in, raw outputs out, through the `serve` endpoint; needs only TensorFlow
     model.keras       the same end-to-end model for Keras users (fine-tuning, inspection)
     model_card.json   task, data, measured test metrics, the exact training command, hyperparameters
-    config.json       the resolved training config
+    config.json       the resolved run config (`zoo.config`)
 """
 
 import datetime
@@ -69,25 +69,30 @@ def versions():
     import keras
     import tensorflow as tf
 
-    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-            "numpy": np.__version__}
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }
 
 
-def export_model(target, model, serve_fn, input_signature, card, config, extra_endpoints=None):
+def export_model(target, model, endpoints, card, config):
     """Exports an end-to-end Keras `model` to `target` atomically.
 
     Args:
-        model: Keras model taking raw inputs; saved as `model.keras` and tracked by the SavedModel.
-        serve_fn: the SavedModel's `serve` endpoint: raw inputs -> dict of raw outputs.
-        input_signature: `tf.TensorSpec`s of `serve_fn`'s arguments.
+        model: the Keras model that is exported; saved as `model.keras` and tracked by the SavedModel.
+        endpoints: `{name: (function, input_signature)}`, the SavedModel's signatures; `serve` (raw
+            inputs -> dict of raw outputs) is required, others (e.g. one taking decoding options)
+            may sit beside it.
         card: model card fields (task, data, metrics, command, examples, ...); versions and the
             export date are added here.
-        config: the resolved `TrainConfig`, written as `config.json`.
-        extra_endpoints: optional `{name: (fn, input_signature)}`, more signatures beside `serve`
-            (e.g. one taking decoding options).
+        config: the resolved run config, written as `config.json`.
     """
     import tensorflow as tf
 
+    if ENDPOINT not in endpoints:
+        raise ValueError(f"an export needs a {ENDPOINT!r} endpoint, got {sorted(endpoints)}")
     card = dict(card, versions=versions(), exported=datetime.datetime.now(datetime.timezone.utc).isoformat())
 
     def write(directory):
@@ -95,10 +100,9 @@ def export_model(target, model, serve_fn, input_signature, card, config, extra_e
         # variable twice: once as the Keras variable and once as the tf.Variable the endpoint captures.
         module = tf.Module()
         module.model = model
-        module.serve = tf.function(serve_fn, input_signature=input_signature)
-        signatures = {ENDPOINT: module.serve}
-        for name, (fn, signature) in (extra_endpoints or {}).items():
-            setattr(module, name, tf.function(fn, input_signature=signature))
+        signatures = {}
+        for name, (function, input_signature) in endpoints.items():
+            setattr(module, name, tf.function(function, input_signature=input_signature))
             signatures[name] = getattr(module, name)
         tf.saved_model.save(module, str(directory / SAVED_MODEL), signatures=signatures)
         model.save(directory / "model.keras")

@@ -29,23 +29,35 @@ def get_strategy(name):
     raise ValueError(f"Unknown strategy {name!r}")
 
 
-def make_optimizer(learning_rate, clipnorm=0.0, weight_decay=0.0, ema_momentum=0.0, decay_steps=0):
-    """AdamW with optional global-norm gradient clipping, cosine decay and a moving average of weights.
+def build_optimizer(config, model, decay_steps=0):
+    """AdamW as an `OptimizerConfig` describes it, for `model`'s variables.
 
-    With `decay_steps > 0` the learning rate follows a cosine from `learning_rate` down to a tenth of
-    it over that many steps (usually the whole run). With `ema_momentum > 0` the weights evaluated,
-    checkpointed and exported are the moving average (see `fit`), which generalizes better than the
-    last step's weights on small text corpora.
+    Gradients are clipped to a global norm. With `cosine_decay` and `decay_steps` (the steps of the whole
+    run), the learning rate follows a cosine from `learning_rate` down to a tenth of it. Unless
+    `decay_all_weights`, weight decay skips variables of rank 0 or 1 (biases, normalization scales and
+    offsets) and embedding tables. With `ema_momentum > 0` the weights evaluated, checkpointed and
+    exported are the moving average (see `fit`), which generalizes better than the last step's on
+    small corpora.
     """
-    if decay_steps:
+    learning_rate = config.learning_rate
+    if config.cosine_decay and decay_steps:
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.1)
-    return keras.optimizers.AdamW(
+    optimizer = keras.optimizers.AdamW(
         learning_rate=learning_rate,
-        weight_decay=weight_decay,
-        global_clipnorm=clipnorm or None,
-        use_ema=ema_momentum > 0,
-        ema_momentum=ema_momentum or 0.99,
+        weight_decay=config.weight_decay,
+        global_clipnorm=config.clipnorm or None,
+        use_ema=config.ema_momentum > 0,
+        ema_momentum=config.ema_momentum or 0.99,
     )
+    if config.weight_decay and not config.decay_all_weights:
+        optimizer.exclude_from_weight_decay(var_list=weights_without_decay(model))
+    return optimizer
+
+
+def weights_without_decay(model):
+    """The variables weight decay leaves alone: every one of rank 0 or 1, and embedding tables (Keras
+    names them `embeddings`)."""
+    return [weight for weight in model.trainable_weights if len(weight.shape) <= 1 or weight.name == "embeddings"]
 
 
 def start_run(config, workdir=None):
@@ -58,13 +70,6 @@ def start_run(config, workdir=None):
     return workdir
 
 
-def optimizer_for(config, train_data):
-    """`make_optimizer` from a task config's `learning_rate`, `clipnorm`, `weight_decay` and
-    `ema_momentum`; with `cosine_decay` on, the cosine spans every step of the run on `train_data`."""
-    decay_steps = int(train_data.cardinality()) * config.epochs if config.cosine_decay else 0
-    return make_optimizer(config.learning_rate, config.clipnorm, config.weight_decay, config.ema_momentum, decay_steps)
-
-
 def _best_logged(history_path, monitor):
     """The best `monitor` value of the epochs logged so far, or None."""
     if not history_path.exists():
@@ -74,8 +79,9 @@ def _best_logged(history_path, monitor):
     return max(values, default=None)
 
 
-def fit(model, train_data, validation_data, epochs, workdir, monitor, resume=False, callbacks=(),
-        validation_metrics=()):
+def fit(
+    model, train_data, validation_data, epochs, workdir, monitor, resume=False, callbacks=(), validation_metrics=()
+):
     """Fits `model`, keeping the best epoch by `monitor` on the validation data, and loads it back.
 
     Each finished epoch is backed up under `workdir/backup`; a later call with `resume=True` continues

@@ -1,0 +1,145 @@
+"""One runner for every task: config -> data -> model -> fit -> evaluate -> metrics.json -> model card -> export.
+
+A task's `train.py` is its entry point and nothing more:
+
+    train_and_evaluate, main = runner.entry_points(SentimentTask)
+
+`train_and_evaluate(config, workdir)` is what tests call with a tiny config; `main(argv)` is
+`python -m tasks.<name>.train [flags]`, which also re-scores an existing export with `--evaluate DIR`.
+"""
+
+import json
+import time
+from pathlib import Path
+
+from zoo import export, flags, training
+from zoo.config import from_dict
+
+SPLITS = ("validation", "test")
+
+
+def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
+    """Trains `task`'s model, keeps the best epoch by `task.monitor`, evaluates the model that is exported
+    on validation and test, writes `metrics.json` and the model card, and exports atomically.
+
+    Args:
+        task: a `zoo.task.Task` holding its config.
+        workdir: run directory; defaults to `config.out_dir`, itself defaulting to `runs/<export name>`.
+        callbacks: extra Keras callbacks for `fit` (tests use them to interrupt a run).
+        command: the command line recorded in the model card.
+
+    Returns:
+        The metrics dict written to `workdir/metrics.json`.
+    """
+    config = task.config
+    config.out_dir = config.out_dir or f"runs/{task.export_name}"
+    workdir = training.start_run(config, workdir)
+    strategy = training.get_strategy(config.strategy)
+    with strategy.scope():
+        data = task.build_data()
+        model = task.build_model(data)
+        decay_steps = int(data.train.cardinality()) * config.epochs
+        model.compile(
+            optimizer=training.build_optimizer(config.optimizer, model, decay_steps),
+            loss=task.loss(model),
+            metrics=task.metrics(),
+        )
+    started = time.time()
+    history = training.fit(
+        model,
+        data.train,
+        data.validation,
+        config.epochs,
+        workdir,
+        task.monitor,
+        config.resume,
+        callbacks,
+        validation_metrics=task.validation_callbacks(model, data),
+    )
+    training_time = round(time.time() - started, 1)
+
+    inference = task.inference_model(model, data)
+    evaluations = {split: task.evaluate(inference, data, split) for split in SPLITS}
+    metrics = {
+        "test": evaluations["test"].metrics,
+        "validation": evaluations["validation"].metrics,
+        "split_sizes": data.splits.sizes(),
+        "epochs_run": len(history.epoch),
+        "replicas": strategy.num_replicas_in_sync,
+        "training_time_s": training_time,
+        "parameters": inference.count_params(),
+    }
+    if evaluations["test"].details:
+        metrics["test_details"] = evaluations["test"].details
+    (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+
+    card = {
+        "task": task.name,
+        "name": task.export_name,
+        **task.card(data, evaluations["test"]),
+        "test_metrics": metrics["test"],
+        "validation_metrics": metrics["validation"],
+        "split_sizes": metrics["split_sizes"],
+        "command": command or flags.command_line(f"tasks.{task.name}.train"),
+        "hyperparameters": config.to_dict(),
+        "training_time_s": training_time,
+        "parameters": metrics["parameters"],
+    }
+    target = config.export.export_dir or workdir / "export"
+    export.export_model(target, inference, task.endpoints(inference, data), card, config)
+    return metrics
+
+
+def evaluate_export(task_class, export_dir, data_dir=None):
+    """Re-scores an export's `model.keras` on the validation and test splits its `config.json` names.
+
+    Returns:
+        `{split: Evaluation}`, to compare with the export's model card.
+    """
+    import keras
+
+    export_dir = export.resolve(export_dir)
+    values = json.loads((export_dir / "config.json").read_text())
+    config = from_dict(task_class.config_class, values)
+    if data_dir:
+        config.data.data_dir = str(data_dir)
+    task = task_class(config)
+    data = task.build_data()
+    model = keras.saving.load_model(export_dir / "model.keras")
+    return {split: task.evaluate(model, data, split) for split in SPLITS}
+
+
+def entry_points(task_class):
+    """`(train_and_evaluate(config, workdir=None, callbacks=(), command=None), main(argv=None))` for a task."""
+
+    def train_and_evaluate_config(config, workdir=None, callbacks=(), command=None):
+        return train_and_evaluate(task_class(config), workdir, callbacks, command)
+
+    def main(argv=None):
+        parser = flags.build_parser(task_class.config_class, task_class.presets)
+        parser.add_argument(
+            "--evaluate",
+            metavar="EXPORT",
+            help="instead of training, re-score an export (a directory or a name in saved_models/) on validation "
+            "and test, and print its metrics beside its model card's",
+        )
+        args = parser.parse_args(argv)
+        if args.evaluate:
+            _print_evaluation(task_class, args.evaluate, args.data_dir)
+            return
+        config = flags.config_from_args(task_class.config_class, task_class.presets, args)
+        metrics = train_and_evaluate(
+            task_class(config), command=flags.command_line(f"tasks.{task_class.name}.train", argv)
+        )
+        print(json.dumps({key: value for key, value in metrics.items() if key != "test_details"}, indent=2))
+
+    return train_and_evaluate_config, main
+
+
+def _print_evaluation(task_class, export_dir, data_dir):
+    card = json.loads((export.resolve(export_dir) / export.CARD).read_text())
+    evaluations = evaluate_export(task_class, Path(export_dir), data_dir)
+    for split, evaluation in evaluations.items():
+        recorded = card.get(f"{split}_metrics", {})
+        for name, value in evaluation.metrics.items():
+            print(f"{split} {name}: {value:.6f} (card: {recorded.get(name, 'absent')})")
