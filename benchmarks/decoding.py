@@ -23,8 +23,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from tasks.translation import data  # noqa: E402
-from tasks.translation.analyze import load_translator  # noqa: E402
-from tasks.translation.train import EXAMPLES, translate_function  # noqa: E402
+from tasks.translation.model import load_translator  # noqa: E402
+from tasks.translation.task import EXAMPLES, translate_function  # noqa: E402
 
 
 class IncrementalStep:
@@ -101,9 +101,9 @@ def python_loop_beam_search(model, sentences, beam_width, alpha, step_class):
 
 def sentences_for(config, data_dir, count):
     if data_dir:
-        config.data_dir = data_dir
+        config.data.data_dir = data_dir
         try:
-            return data.load_splits(config)["test"][0][:count]
+            return data.load_splits(config).test.sources[:count]
         except FileNotFoundError:
             pass
     examples = EXAMPLES["dates" if config.dataset == "dates" else config.language]
@@ -131,12 +131,20 @@ def main(argv=None):
     in_graph = translate_function(model)
     beam, alpha = tf.constant(args.beam_width), tf.constant(args.alpha)
     decoders = {
-        "in-graph": lambda batch: [t.decode("utf-8") for t in in_graph(tf.constant(batch), beam, alpha)["translation"].numpy()],
-        "loop, decoder step": lambda batch: python_loop_beam_search(model, batch, args.beam_width, args.alpha, IncrementalStep)[0],
-        "loop, whole model": lambda batch: python_loop_beam_search(model, batch, args.beam_width, args.alpha, FullModelStep)[0],
+        "in-graph": lambda batch: [
+            t.decode("utf-8") for t in in_graph(tf.constant(batch), beam, alpha)["translation"].numpy()
+        ],
+        "loop, decoder step": lambda batch: python_loop_beam_search(
+            model, batch, args.beam_width, args.alpha, IncrementalStep
+        )[0],
+        "loop, whole model": lambda batch: python_loop_beam_search(
+            model, batch, args.beam_width, args.alpha, FullModelStep
+        )[0],
     }
-    print(f"model {args.model}, {len(sentences)} sentences, beam {args.beam_width}, alpha {args.alpha}; "
-          "sentences/s, and the in-graph speed-up over each Python loop (same output: share of sentences)")
+    print(
+        f"model {args.model}, {len(sentences)} sentences, beam {args.beam_width}, alpha {args.alpha}; "
+        "sentences/s, and the in-graph speed-up over each Python loop (same output: share of sentences)"
+    )
     for batch_size in [int(size) for size in args.batch_sizes.split(",")]:
         batches = [sentences[i : i + batch_size] for i in range(0, len(sentences), batch_size)]
         in_graph(tf.constant(batches[0]), beam, alpha)  # trace once, outside the timing
@@ -146,8 +154,9 @@ def main(argv=None):
         for name in list(decoders)[1:]:
             seconds, texts = results[name]
             same = np.mean([a == b for a, b in zip(graph_texts, texts)])
-            line += (f" | {name} {len(sentences) / seconds:6.1f} ({seconds / graph_seconds:5.1f}x, "
-                     f"same {100 * same:.0f}%)")
+            line += (
+                f" | {name} {len(sentences) / seconds:6.1f} ({seconds / graph_seconds:5.1f}x, same {100 * same:.0f}%)"
+            )
         print(line)
 
 

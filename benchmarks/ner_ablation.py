@@ -17,6 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tasks.ner.config import NerConfig  # noqa: E402
 from tasks.ner.train import train_and_evaluate  # noqa: E402
+from zoo.config import from_dict  # noqa: E402
 
 VARIANTS = {
     "crf+chars": {},
@@ -30,11 +31,11 @@ def run(data_dir, epochs, out_dir):
     results = {}
     for name, overrides in VARIANTS.items():
         workdir = Path(out_dir) / name.replace(", ", "-").replace("+", "-")
-        config = NerConfig(data_dir=data_dir, epochs=epochs, out_dir=str(workdir), **overrides)
+        config = from_dict(NerConfig, {"data_dir": data_dir, "epochs": epochs, "out_dir": str(workdir), **overrides})
         metrics = train_and_evaluate(config, command=f"python -m benchmarks.ner_ablation --epochs {epochs}")
         results[name] = {
-            "test_f1": metrics["test_f1"],
-            "validation_f1": metrics["validation_f1"],
+            "test_f1": metrics["test"]["f1"],
+            "validation_f1": metrics["validation"]["f1"],
             "epochs": epochs,
             "overrides": overrides,
             "training_time_s": metrics["training_time_s"],

@@ -16,7 +16,9 @@ from tasks.ner import data
 from tasks.ner.config import PRESETS, NerConfig
 from tasks.ner.model import build_tagger
 from tasks.ner.train import train_and_evaluate
+from tests import fixtures
 from tests.conftest import ROOT, assert_each_weight_stored_once
+from zoo.config import from_dict
 
 BAD_INPUTS = [
     "",
@@ -36,30 +38,34 @@ def conll_dir(data_dir):
 
 
 def _tiny(data_dir, workdir, **overrides):
-    return NerConfig(**{**PRESETS["tiny"], "data_dir": str(data_dir), "out_dir": str(workdir), **overrides})
+    return from_dict(NerConfig, {**PRESETS["tiny"], "data_dir": str(data_dir), "out_dir": str(workdir), **overrides})
 
 
 @pytest.fixture(scope="module")
-def tiny_run(conll_dir, tmp_path_factory):
+def generated_dir(tmp_path_factory):
+    """Generated sentences in CoNLL-2003's format: the tiny runs need no data directory."""
+    return fixtures.write_conll(tmp_path_factory.mktemp("conll_fixture"))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(generated_dir, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("ner_tiny")
-    return workdir, train_and_evaluate(_tiny(conll_dir, workdir))
+    return workdir, train_and_evaluate(_tiny(generated_dir, workdir))
 
 
 def test_real_splits_have_the_official_sizes(conll_dir):
-    splits = data.make_splits(NerConfig(data_dir=str(conll_dir)))
-    assert {name: len(split.tokens) for name, split in splits.items()} == {
-        "train": 14041, "validation": 3250, "test": 3453
-    }
-    assert sum(len(tagging.spans(tags)) for tags in splits["test"].tags) == 5648
+    splits = data.make_splits(from_dict(NerConfig, {"data_dir": str(conll_dir)}))
+    assert splits.sizes() == {"train": 14041, "validation": 3250, "test": 3453}
+    assert sum(len(tagging.spans(tags)) for tags in splits.test.tags) == 5648
 
 
-def test_dataset_element_spec_and_padding(conll_dir):
-    config = _tiny(conll_dir, "unused")
+def test_dataset_element_spec_and_padding(generated_dir):
+    config = _tiny(generated_dir, "unused")
     splits = data.make_splits(config)
-    dataset = data.make_dataset(splits["train"], config, data.length_boundaries(splits["train"], config), True)
+    dataset = data.make_dataset(splits.train, config, data.length_boundaries(splits.train, config), True)
     assert dataset.element_spec == (tf.TensorSpec([None, None], tf.string), tf.TensorSpec([None, None], tf.int32))
     for tokens, tag_ids in dataset.take(3):
-        np.testing.assert_array_equal(tokens.numpy() == b"", tag_ids.numpy() == data.PAD_TAG)
+        np.testing.assert_array_equal(tokens.numpy() == b"", tag_ids.numpy() == text.PAD_LABEL)
 
 
 def test_conll2003_falls_back_to_tensorflow_datasets(tmp_path, monkeypatch):
@@ -68,11 +74,10 @@ def test_conll2003_falls_back_to_tensorflow_datasets(tmp_path, monkeypatch):
     monkeypatch.delenv(sources.ENV_VAR, raising=False)
     with tfds.testing.mock_data(num_examples=4):
         splits = data.load_conll(tmp_path)
-    assert set(splits) == set(data.FILES)
-    assert len(splits["test"].tokens) == 4
+    assert splits.sizes() == {"train": 4, "validation": 4, "test": 4}
     # Mock examples draw each feature's length independently, so only the types are checked.
-    assert all(isinstance(token, str) for tokens in splits["train"].tokens for token in tokens)
-    assert {tagging.split_tag(tag)[1] for tags in splits["train"].tags for tag in tags} <= {None, *data.ENTITY_TYPES}
+    assert all(isinstance(token, str) for tokens in splits.train.tokens for token in tokens)
+    assert {tagging.split_tag(tag)[1] for tags in splits.train.tags for tag in tags} <= {None, *data.ENTITY_TYPES}
 
 
 def test_missing_conll_names_the_files(tmp_path, monkeypatch):
@@ -87,9 +92,11 @@ def test_missing_conll_names_the_files(tmp_path, monkeypatch):
         data.load_conll(tmp_path)
 
 
-@pytest.mark.parametrize("overrides", [{}, {"output_layer": "softmax", "char_encoder": "lstm"}, {"char_encoder": "none"}])
+@pytest.mark.parametrize(
+    "overrides", [{}, {"output_layer": "softmax", "char_encoder": "lstm"}, {"char_encoder": "none"}]
+)
 def test_tagger_ignores_padding(overrides):
-    config = NerConfig(**{**PRESETS["tiny"], **overrides})
+    config = from_dict(NerConfig, {**PRESETS["tiny"], **overrides})
     _, tagger = build_tagger(config, ["the", "eu"], len(data.tag_names(config)))
     tokens = tf.constant([["The", "EU", "rejects"]])
     padded = tf.constant([["The", "EU", "rejects", "", ""]])
@@ -106,10 +113,10 @@ def test_config_rejects_unknown_choices():
 def test_train_and_evaluate_writes_metrics_and_export(tiny_run):
     workdir, metrics = tiny_run
     assert json.loads((workdir / "metrics.json").read_text()) == metrics
-    assert metrics["epochs_run"] == 2 and metrics["test_sentences"] == 200
-    assert 0.0 <= metrics["test_f1"] <= 1.0
+    assert metrics["epochs_run"] == 2 and metrics["split_sizes"]["test"] == 120
+    assert 0.0 <= metrics["test"]["f1"] <= 1.0
     card = json.loads((workdir / "export" / "model_card.json").read_text())
-    assert card["task"] == "ner" and card["test_metrics"]["f1"] == metrics["test_f1"]
+    assert card["task"] == "ner" and card["test_metrics"] == metrics["test"]
     assert set(card["test_per_type"]) == {"micro", *data.ENTITY_TYPES}
 
 
@@ -120,13 +127,19 @@ def test_saved_model_stores_each_weight_once(tiny_run):
 def _keras_tags(tagger, tags, sentences):
     tokens, _, _ = words.split_words(tf.constant(sentences))
     tag_ids = tagger(text.to_padded(tokens, "")).numpy()
-    return [tagging.to_iob2([tags[i] for i in tag_ids[row, :length]])
-            for row, length in enumerate(tokens.row_lengths().numpy())]
+    return [
+        tagging.to_iob2([tags[i] for i in tag_ids[row, :length]])
+        for row, length in enumerate(tokens.row_lengths().numpy())
+    ]
 
 
 def test_saved_model_matches_keras_tagger(tiny_run):
     export_dir = tiny_run[0] / "export"
-    sentences = ["EU rejects German call to boycott British lamb.", "Peter Blackburn", "BRUSSELS 1996-08-22"] + BAD_INPUTS
+    sentences = [
+        "EU rejects German call to boycott British lamb.",
+        "Peter Blackburn",
+        "BRUSSELS 1996-08-22",
+    ] + BAD_INPUTS
     loaded = tf.saved_model.load(str(export_dir / "saved_model"))
     served = loaded.serve(tf.constant(sentences))
     tagger = keras.saving.load_model(export_dir / "model.keras")
@@ -138,7 +151,10 @@ def test_saved_model_matches_keras_tagger(tiny_run):
 
 def test_entities_are_the_spans_of_the_tags_with_offsets_into_the_input(tiny_run):
     predictor = zoo.load(tiny_run[0] / "export")
-    sentences = ["EU rejects German call to boycott British lamb.", "Peter Blackburn of BRUSSELS , Belgium"] + BAD_INPUTS
+    sentences = [
+        "EU rejects German call to boycott British lamb.",
+        "Peter Blackburn of BRUSSELS , Belgium",
+    ] + BAD_INPUTS
     for sentence, row in zip(sentences, predictor.predict(sentences)):
         assert len(row["tokens"]) == len(row["tags"]) == row["num_tokens"]
         assert [entity_type for entity_type, _, _ in tagging.spans(row["tags"])] == row["entity_type"]
@@ -156,7 +172,7 @@ def test_bad_input_gives_defined_output_alone_and_in_a_batch(tiny_run):
     assert predictor.predict([]) == []
 
 
-def test_tiny_run_resumes_after_an_interruption(conll_dir, tmp_path):
+def test_tiny_run_resumes_after_an_interruption(generated_dir, tmp_path):
     class Killed(Exception):
         pass
 
@@ -165,10 +181,10 @@ def test_tiny_run_resumes_after_an_interruption(conll_dir, tmp_path):
             if epoch == 0:
                 raise Killed
 
-    config = _tiny(conll_dir, tmp_path, epochs=2, max_examples=64)
+    config = _tiny(generated_dir, tmp_path, epochs=2, max_examples=64)
     with pytest.raises(Killed):
         train_and_evaluate(config, callbacks=[Interrupt()])
-    resumed = train_and_evaluate(_tiny(conll_dir, tmp_path, epochs=2, max_examples=64, resume=True))
+    resumed = train_and_evaluate(_tiny(generated_dir, tmp_path, epochs=2, max_examples=64, resume=True))
     assert resumed["epochs_run"] == 1
     assert (tmp_path / "history.csv").read_text().count("\n") == 3  # header + epochs 1 and 2
 
@@ -189,17 +205,12 @@ def test_shipped_model_finds_clear_cut_entities():
 
 @needs_shipped
 def test_shipped_model_reproduces_its_test_f1(conll_dir):
-    from tasks.ner.train import predict_tags
-    from zoo.metrics import entity_scores
+    from tasks.ner.task import NerTask
+    from zoo.runner import evaluate_export
 
-    card = zoo.load("ner").card
-    config = NerConfig(**{**card["hyperparameters"], "data_dir": str(conll_dir)})
-    test = data.make_splits(config)["test"]
-    dataset = data.make_dataset(test, config, data.length_boundaries(test, config), training=False)
-    tagger = keras.saving.load_model(SHIPPED / "model.keras")
-    scores = entity_scores(*predict_tags(tagger, dataset, card["tags"]))
-    assert scores["micro"]["support"] == 5648
-    assert scores["micro"]["f1"] == pytest.approx(card["test_metrics"]["f1"], abs=1e-9)
+    test = evaluate_export(NerTask, SHIPPED, conll_dir)["test"]
+    assert test.details["entities"] == 5648
+    assert test.metrics == pytest.approx(zoo.load("ner").card["test_metrics"], abs=1e-9)
 
 
 @needs_shipped
@@ -213,7 +224,13 @@ def test_shipped_model_handles_bad_input():
 def test_zoo_command_line_prints_the_entities():
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     sentence = "Yesterday, Harry Potter met Hermione Granger in London."
-    result = subprocess.run([sys.executable, "-m", "zoo", "predict", "ner", sentence], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "zoo", "predict", "ner", sentence],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert '"entity_text": ["Harry Potter", "Hermione Granger", "London"]' in result.stdout

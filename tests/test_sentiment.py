@@ -17,18 +17,34 @@ from tasks.sentiment import data
 from tasks.sentiment.config import PRESETS, SentimentConfig
 from tasks.sentiment.model import build_classifier
 from tasks.sentiment.train import train_and_evaluate
+from tests import fixtures
 from tests.conftest import ROOT, assert_each_weight_stored_once
+from zoo.config import from_dict
 
 BAD_INPUTS = ["", "?!... ,,, !!!", "Ça m'a plu énormément — 素晴らしい映画 🎬", "great " * 20000]
 
 
-def _tiny(imdb_dir, tmp_path, **overrides):
-    return SentimentConfig(**{**PRESETS["tiny"], "data_dir": str(imdb_dir), "out_dir": str(tmp_path), **overrides})
+def _tiny(data_dir, tmp_path, **overrides):
+    return from_dict(
+        SentimentConfig, {**PRESETS["tiny"], "data_dir": str(data_dir), "out_dir": str(tmp_path), **overrides}
+    )
+
+
+@pytest.fixture(scope="module")
+def generated_dir(tmp_path_factory):
+    """Generated reviews in the real files' format: the tiny runs need no data directory."""
+    return fixtures.write_imdb(tmp_path_factory.mktemp("imdb_fixture"))
+
+
+def test_real_splits_have_the_official_sizes(imdb_dir):
+    splits = data.make_splits(from_dict(SentimentConfig, {"data_dir": str(imdb_dir)}))
+    assert splits.sizes() == {"train": 22500, "validation": 2500, "test": 25000}
+    assert splits.test.labels.sum() == 12500
 
 
 @pytest.mark.parametrize("bigram_buckets", [0, 64])
 def test_classifier_ignores_padding(bigram_buckets):
-    classifier = build_classifier(SentimentConfig(**{**PRESETS["tiny"], "bigram_buckets": bigram_buckets}))
+    classifier = build_classifier(from_dict(SentimentConfig, {**PRESETS["tiny"], "bigram_buckets": bigram_buckets}))
     review = np.array([[5, 17, 3]])
     padded = np.array([[5, 17, 3, 0, 0, 0, 0]])
     np.testing.assert_allclose(classifier(padded), classifier(review), atol=1e-6)
@@ -36,31 +52,31 @@ def test_classifier_ignores_padding(bigram_buckets):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(imdb_dir, tmp_path_factory):
+def tiny_run(generated_dir, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("sentiment")
-    metrics = train_and_evaluate(_tiny(imdb_dir, workdir))
+    metrics = train_and_evaluate(_tiny(generated_dir, workdir))
     return workdir, metrics
 
 
 def test_train_and_evaluate_writes_metrics_and_export(tiny_run):
     workdir, metrics = tiny_run
     assert json.loads((workdir / "metrics.json").read_text()) == metrics
-    assert metrics["test_examples"] == 256 and metrics["epochs_run"] == 2
-    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert metrics["split_sizes"] == {"train": 256, "validation": 64, "test": 256} and metrics["epochs_run"] == 2
+    assert 0.0 <= metrics["test"]["accuracy"] <= 1.0
     export_dir = workdir / "export"
     card = json.loads((export_dir / "model_card.json").read_text())
-    assert card["test_metrics"]["accuracy"] == metrics["test_accuracy"]
+    assert card["test_metrics"] == metrics["test"] and card["validation_metrics"] == metrics["validation"]
     assert card["hyperparameters"]["hidden_dim"] == 8 and card["versions"]["tensorflow"] == tf.__version__
-    assert json.loads((export_dir / "config.json").read_text())["max_examples"] == 256
+    assert json.loads((export_dir / "config.json").read_text())["data"]["max_examples"] == 256
 
 
-def test_reported_test_accuracy_is_the_exported_models(tiny_run, imdb_dir):
+def test_reported_test_accuracy_is_the_exported_models(tiny_run, generated_dir):
     workdir, metrics = tiny_run
-    test = data.make_splits(_tiny(imdb_dir, workdir)).test
+    test = data.make_splits(_tiny(generated_dir, workdir)).test
     loaded = tf.saved_model.load(str(workdir / "export" / "saved_model"))
     served = loaded.serve(tf.constant(test.texts))
     accuracy = np.mean((served["probability"].numpy() >= 0.5) == test.labels)
-    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-9)
+    assert accuracy == pytest.approx(metrics["test"]["accuracy"], abs=1e-9)
 
 
 def test_saved_model_stores_each_weight_once(tiny_run):
@@ -108,29 +124,29 @@ def _logged_epochs(workdir):
         return [int(row["epoch"]) for row in csv.DictReader(handle)]
 
 
-def test_resume_continues_from_last_finished_epoch(imdb_dir, tmp_path):
-    config = _tiny(imdb_dir, tmp_path, epochs=3)
+def test_resume_continues_from_last_finished_epoch(generated_dir, tmp_path):
+    config = _tiny(generated_dir, tmp_path, epochs=3)
     with pytest.raises(_SimulatedKill):
         train_and_evaluate(config, callbacks=[_InterruptAfterEpoch(1)])
     assert _logged_epochs(tmp_path) == [0, 1]
     assert not (tmp_path / "export").exists()
 
-    resumed = train_and_evaluate(_tiny(imdb_dir, tmp_path, epochs=3, resume=True))
+    resumed = train_and_evaluate(_tiny(generated_dir, tmp_path, epochs=3, resume=True))
     assert resumed["epochs_run"] == 1
     assert _logged_epochs(tmp_path) == [0, 1, 2]
 
-    fresh = train_and_evaluate(_tiny(imdb_dir, tmp_path, epochs=1))
+    fresh = train_and_evaluate(_tiny(generated_dir, tmp_path, epochs=1))
     assert fresh["epochs_run"] == 1 and _logged_epochs(tmp_path) == [0]
 
 
-def test_mirrored_strategy_on_two_logical_cpus(imdb_dir, tmp_path):
+def test_mirrored_strategy_on_two_logical_cpus(generated_dir, tmp_path):
     script = textwrap.dedent(
         f"""
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from tasks.sentiment.train import main
-        main(["--preset", "tiny", "--strategy", "mirrored", "--data-dir", {str(imdb_dir)!r},
+        main(["--preset", "tiny", "--strategy", "mirrored", "--data-dir", {str(generated_dir)!r},
               "--out-dir", {str(tmp_path)!r}])
         """
     )
@@ -169,8 +185,14 @@ def test_shipped_model_handles_bad_input():
 def test_zoo_command_line_predict_list_and_demo():
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     run = [sys.executable, "-m", "zoo"]
-    predicted = subprocess.run(run + ["predict", "sentiment", CLEAR_NEGATIVE[0]], cwd=ROOT, env=env,
-                               capture_output=True, text=True, timeout=300)
+    predicted = subprocess.run(
+        run + ["predict", "sentiment", CLEAR_NEGATIVE[0]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert '"label": "negative"' in predicted.stdout
     listed = subprocess.run(run + ["list"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -12,10 +12,12 @@ import numpy as np
 import tensorflow as tf
 
 from data_pipelines import sources, tagging, text, words
+from data_pipelines.splits import Splits
 
 FILES = {"train": "conll2003/train.txt", "validation": "conll2003/valid.txt", "test": "conll2003/test.txt"}
+# tensorflow-datasets names the validation split (eng.testa) `dev`.
+TFDS_SPLITS = ("train", "dev", "test")
 ENTITY_TYPES = ("LOC", "MISC", "ORG", "PER")
-PAD_TAG = -1
 
 
 class Sentences(NamedTuple):
@@ -36,23 +38,19 @@ def _read_tfds(split, missing_message):
 
 
 def load_conll(data_dir=None):
-    """`{"train", "validation", "test"}` -> `Sentences`, from the local files or tensorflow-datasets."""
+    """`Splits` of `Sentences`, from the local files or tensorflow-datasets."""
     local = sources.find_local(list(FILES.values()), data_dir)
     if local:
-        return {split: Sentences(*map(list, zip(*tagging.read_conll(path)))) for split, path in zip(FILES, local)}
+        return Splits(*(Sentences(*map(list, zip(*tagging.read_conll(path)))) for path in local))
     message = sources.missing_data_message(
         "CoNLL-2003", list(FILES.values()), "let tensorflow-datasets download conll2003 (needs network).", data_dir
     )
-    return {split: _read_tfds(split, message) for split in FILES}
+    return Splits(*(_read_tfds(split, message) for split in TFDS_SPLITS))
 
 
 def make_splits(config):
     """The three splits, each cut to its first `max_examples` sentences if set."""
-    splits = load_conll(config.data_dir)
-    if config.max_examples:
-        splits = {name: Sentences(s.tokens[: config.max_examples], s.tags[: config.max_examples])
-                  for name, s in splits.items()}
-    return splits
+    return load_conll(config.data.data_dir).head(config.data.max_examples)
 
 
 def build_vocabulary(sentences, min_count):
@@ -80,13 +78,13 @@ def _ragged(rows, dtype):
 
 
 def length_boundaries(sentences, config):
-    return text.length_bucket_boundaries([len(tokens) for tokens in sentences.tokens], config.num_buckets)
+    return text.length_bucket_boundaries([len(tokens) for tokens in sentences.tokens], config.data.num_buckets)
 
 
 def make_dataset(sentences, config, boundaries, training):
     """Length-bucketed batches of `(tokens (batch, time) string, tag ids (batch, time))`.
 
-    Tokens are right-padded with `""` and tags with `PAD_TAG`; shuffled when `training`.
+    Tokens are right-padded with `""` and tags with `PAD_LABEL`; shuffled when `training`.
     """
     tokens = _ragged(sentences.tokens, tf.string)
     tag_ids = _ragged(encode_tags(sentences, config), tf.int32)
@@ -94,5 +92,7 @@ def make_dataset(sentences, config, boundaries, training):
     if training:
         dataset = dataset.shuffle(len(sentences.tokens), seed=config.seed, reshuffle_each_iteration=True)
     lengths = np.array([len(row) for row in sentences.tokens])
-    batches = text.bucketed_batches(dataset, config.batch_size, boundaries, lengths, padding_values=("", PAD_TAG))
+    batches = text.bucketed_batches(
+        dataset, config.data.batch_size, boundaries, lengths, padding_values=("", text.PAD_LABEL)
+    )
     return batches.prefetch(tf.data.AUTOTUNE)

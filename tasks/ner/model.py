@@ -3,8 +3,7 @@ stack, and a CRF or softmax output."""
 
 import keras
 
-from data_pipelines import words
-from tasks.ner.data import PAD_TAG
+from data_pipelines import text, words
 from zoo.layers import CRF, CharacterEncoder, RecurrentStack, WordFeatures
 from zoo.layers.crf import CRFLoss
 
@@ -18,32 +17,37 @@ def build_tagger(config, vocabulary, num_tags):
     """
     tokens = keras.Input((None,), dtype="string", name="tokens")
     word_features = WordFeatures(
-        vocabulary, config.max_chars, config.unknown_word_rate, seed=config.seed, name="word_features"
+        vocabulary, config.max_word_length, config.unknown_word_rate, seed=config.seed, name="word_features"
     )
     word_ids, casing_ids, char_ids = word_features(tokens)
-    features = [
-        keras.layers.Embedding(word_features.vocabulary_size, config.word_dim, mask_zero=True, name="words")(
-            word_ids
-        ),
-        # Every part carries the padding mask: Concatenate ORs masks, so one unmasked part unmasks all.
-        keras.layers.Embedding(words.NUM_CASINGS, config.casing_dim, mask_zero=True, name="casing")(casing_ids),
-    ]
+    # Every part carries the padding mask: Concatenate ORs masks, so one unmasked part unmasks all.
+    word_embedding = keras.layers.Embedding(
+        word_features.vocab_size, config.embedding_dim, mask_zero=True, name="words"
+    )
+    casing_embedding = keras.layers.Embedding(
+        words.CASING_VOCAB_SIZE, config.casing_embedding_dim, mask_zero=True, name="casing"
+    )
+    features = [word_embedding(word_ids), casing_embedding(casing_ids)]
     if config.char_encoder != "none":
-        features.append(
-            CharacterEncoder(
-                words.NUM_CHARS, config.char_dim, config.char_units, config.char_encoder, name="characters"
-            )(char_ids)
+        characters = CharacterEncoder(
+            words.CHAR_VOCAB_SIZE,
+            config.char_embedding_dim,
+            config.char_hidden_dim,
+            config.char_encoder,
+            name="characters",
         )
+        features.append(characters(char_ids))
     hidden = keras.layers.Concatenate(name="word_vectors")(features)
     hidden = keras.layers.Dropout(config.dropout)(hidden)
-    hidden = RecurrentStack(
+    stack = RecurrentStack(
         config.cell,
         config.hidden_dim,
-        num_layers=config.num_layers,
+        config.num_layers,
         bidirectional=True,
         dropout=config.dropout,
         return_sequences=True,
-    )(hidden)
+    )
+    hidden = stack(hidden)
     hidden = keras.layers.Dropout(config.dropout)(hidden)
     scores = keras.layers.Dense(num_tags, name="tag_scores")(hidden)
     trainer = keras.Model(tokens, scores, name="ner_trainer")
@@ -59,7 +63,7 @@ def build_tagger(config, vocabulary, num_tags):
 
 
 def tagger_loss(config, tagger):
-    """The training loss for `trainer`'s tag scores, given labels padded with `PAD_TAG`."""
+    """The training loss for `trainer`'s tag scores, given labels padded with `PAD_LABEL`."""
     if config.output_layer == "crf":
         return CRFLoss(tagger.get_layer("crf"))
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=PAD_TAG)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=text.PAD_LABEL)

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from data_pipelines import sources, text
+from data_pipelines.splits import Splits
 
 FILES = {"train": "imdb/train.csv.gz", "test": "imdb/test.csv.gz"}
 LABELS = ("negative", "positive")
@@ -22,15 +23,9 @@ LABELS = ("negative", "positive")
 SPLIT_SEED = 1234
 
 
-class Split(NamedTuple):
-    texts: list
-    labels: np.ndarray
-
-
-class Splits(NamedTuple):
-    train: Split
-    validation: Split
-    test: Split
+class Reviews(NamedTuple):
+    texts: list  # of review strings
+    labels: np.ndarray  # int32, 1 for positive
 
 
 def _read_csv(path):
@@ -39,7 +34,7 @@ def _read_csv(path):
         rows = list(csv.DictReader(handle))
     if not rows or not {"text", "label"} <= rows[0].keys():
         raise ValueError(f"{path}: expected a CSV with columns id, rating, label, text")
-    return Split([row["text"] for row in rows], np.array([int(row["label"]) for row in rows], np.int32))
+    return Reviews([row["text"] for row in rows], np.array([int(row["label"]) for row in rows], np.int32))
 
 
 def _read_tfds(split, missing_message):
@@ -48,11 +43,11 @@ def _read_tfds(split, missing_message):
     for example in dataset.as_numpy_iterator():
         texts.append(example["text"].decode("utf-8"))
         labels.append(int(example["label"]))
-    return Split(texts, np.array(labels, np.int32))
+    return Reviews(texts, np.array(labels, np.int32))
 
 
 def load_imdb(data_dir=None):
-    """The official train and test splits as `{"train": Split, "test": Split}`."""
+    """The official train and test splits as `{"train": Reviews, "test": Reviews}`."""
     local = sources.find_local(list(FILES.values()), data_dir)
     if local:
         return {split: _read_csv(path) for split, path in zip(FILES, local)}
@@ -66,12 +61,12 @@ def load_imdb(data_dir=None):
 
 
 def _subset(split, indices):
-    return Split([split.texts[i] for i in indices], split.labels[indices])
+    return Reviews([split.texts[i] for i in indices], split.labels[indices])
 
 
 def make_splits(config):
     """Train, validation (carved from train with a fixed seed) and test, cut to `max_examples` if set."""
-    data = load_imdb(config.data_dir)
+    data = load_imdb(config.data.data_dir)
     train, test = data["train"], data["test"]
     rng = np.random.default_rng(SPLIT_SEED)
     order = rng.permutation(len(train.texts))
@@ -79,22 +74,30 @@ def make_splits(config):
         raise ValueError(f"validation_size must be in (0, {len(order)}), got {config.validation_size}")
     validation_indices, train_indices = order[: config.validation_size], order[config.validation_size :]
     test_indices = np.arange(len(test.texts))
-    if config.max_examples:
+    if config.data.max_examples:
         # The files are sorted by label, so a smoke run takes a random subset rather than the first rows.
-        train_indices = train_indices[: config.max_examples]
-        test_indices = rng.permutation(test_indices)[: config.max_examples]
+        train_indices = train_indices[: config.data.max_examples]
+        test_indices = rng.permutation(test_indices)[: config.data.max_examples]
     return Splits(_subset(train, train_indices), _subset(train, validation_indices), _subset(test, test_indices))
 
 
-def vectorize(split, vectorizer, config):
+def vectorize(reviews, vectorizer, config):
     """Token ids of every review, truncated to `max_length`, as a ragged tensor."""
-    return text.truncate(vectorizer(tf.constant(split.texts)), config.max_length, config.truncation)
+    return text.truncate(vectorizer(tf.constant(reviews.texts)), config.max_length, config.truncation)
 
 
-def make_dataset(token_ids, labels, config, boundaries, training):
-    """Length-bucketed batches of `(ids (batch, time), label (batch,))`, shuffled when `training`."""
-    dataset = text.ragged_rows_dataset(token_ids, labels)
-    if training:
-        dataset = dataset.shuffle(len(labels), seed=config.seed, reshuffle_each_iteration=True)
-    batches = text.bucketed_batches(dataset, config.batch_size, boundaries, token_ids.row_lengths().numpy())
-    return batches.prefetch(tf.data.AUTOTUNE)
+def make_datasets(splits, vectorizer, config, names=("train", "validation")):
+    """`{name: batches}` of the splits `names`: length-bucketed `(ids (batch, time), label (batch,))`,
+    the bucket boundaries drawn from the train split's lengths; train is shuffled."""
+    token_ids = {name: vectorize(getattr(splits, name), vectorizer, config) for name in {"train", *names}}
+    boundaries = text.length_bucket_boundaries(token_ids["train"].row_lengths().numpy(), config.data.num_buckets)
+    datasets = {}
+    for name in names:
+        dataset = text.ragged_rows_dataset(token_ids[name], getattr(splits, name).labels)
+        if name == "train":
+            dataset = dataset.shuffle(len(splits.train.labels), seed=config.seed, reshuffle_each_iteration=True)
+        lengths = token_ids[name].row_lengths().numpy()
+        datasets[name] = text.bucketed_batches(dataset, config.data.batch_size, boundaries, lengths).prefetch(
+            tf.data.AUTOTUNE
+        )
+    return datasets

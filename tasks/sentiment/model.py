@@ -28,14 +28,15 @@ def build_classifier(config, embedding_dtype=None):
     features = keras.layers.SpatialDropout1D(config.embedding_dropout)(embedded)
     if config.time_reduction > 1:
         features = TimeReduction(config.time_reduction, name="time_reduction")(features)
-    features = RecurrentStack(
+    stack = RecurrentStack(
         config.cell,
         config.hidden_dim,
-        num_layers=config.num_layers,
+        config.num_layers,
         bidirectional=True,
         dropout=config.dropout,
         return_sequences=True,
-    )(features)
+    )
+    features = stack(features)
     pooled = MaskedGlobalPooling(("max", "mean"))(features)
     pooled = keras.layers.Dropout(config.dropout)(pooled)
     probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(pooled)

@@ -18,24 +18,14 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from data_pipelines import text  # noqa: E402
 from tasks.translation import data  # noqa: E402
-from tasks.translation.config import TranslationConfig  # noqa: E402
-from tasks.translation.model import Translator  # noqa: E402
-from tasks.translation.train import translate_all, translate_function  # noqa: E402
-from zoo import export  # noqa: E402
+from tasks.translation.model import load_translator  # noqa: E402
+from tasks.translation.task import translate_all, translate_function  # noqa: E402
 
 CATEGORIES = ("search", "model", "out_of_vocabulary")
-
-
-def load_translator(name_or_path):
-    """The Keras `Translator` and the training config of an export."""
-    path = export.resolve(name_or_path)
-    model = keras.saving.load_model(path / "model.keras", custom_objects={"Translator": Translator})
-    config = TranslationConfig(**json.loads((path / "config.json").read_text()))
-    return model, config
 
 
 def reference_scores(model, sources, references, alpha, batch_size=256):
@@ -47,7 +37,7 @@ def reference_scores(model, sources, references, alpha, batch_size=256):
         reference_batch = tf.constant(references[start : start + batch_size])
         scores += score_fn(source_batch, reference_batch, alpha).numpy().tolist()
         ids = model.target_ids(reference_batch)
-        unknown += tf.reduce_any(tf.equal(ids, data.UNKNOWN_ID), axis=1).numpy().tolist()
+        unknown += tf.reduce_any(tf.equal(ids, text.UNKNOWN_ID), axis=1).numpy().tolist()
     return np.array(scores), np.array(unknown)
 
 
@@ -64,13 +54,15 @@ def analyze(model, sources, references, beam_width, alpha, margin=1e-4):
             category = "search"
         else:
             category = "model"
-        examples[category].append({
-            "source": sources[index],
-            "reference": references[index],
-            "output": outputs[index],
-            "reference_score": round(float(ref_scores[position]), 4),
-            "output_score": round(float(output_scores[index]), 4),
-        })
+        examples[category].append(
+            {
+                "source": sources[index],
+                "reference": references[index],
+                "output": outputs[index],
+                "reference_score": round(float(ref_scores[position]), 4),
+                "output_score": round(float(output_scores[index]), 4),
+            }
+        )
     counts = {category: len(items) for category, items in examples.items()}
     return {
         "total": len(sources),
@@ -93,19 +85,23 @@ def main(argv=None):
 
     model, config = load_translator(args.model)
     if args.data_dir:
-        config.data_dir = args.data_dir
+        config.data.data_dir = args.data_dir
     beam_width = args.beam_width or config.beam_width
     alpha = config.length_alpha if args.alpha is None else args.alpha
-    sources, references = data.load_splits(config)["test"]
+    sources, references = data.load_splits(config).test
     result = analyze(model, sources, references, beam_width, alpha)
-    print(f"{result['errors']} of {result['total']} test outputs differ from the reference "
-          f"(beam {beam_width}, alpha {alpha}):")
+    print(
+        f"{result['errors']} of {result['total']} test outputs differ from the reference "
+        f"(beam {beam_width}, alpha {alpha}):"
+    )
     for category in CATEGORIES:
         print(f"  {category:>17}: {result['counts'][category]:5d} ({100 * result['shares'][category]:.1f}%)")
     for category in CATEGORIES:
         for example in result["examples"][category][: args.examples]:
-            print(f"[{category}] {example['source']!r}\n    reference {example['reference']!r} "
-                  f"({example['reference_score']})\n    output    {example['output']!r} ({example['output_score']})")
+            print(
+                f"[{category}] {example['source']!r}\n    reference {example['reference']!r} "
+                f"({example['reference_score']})\n    output    {example['output']!r} ({example['output_score']})"
+            )
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
             json.dump(result, handle, indent=1, ensure_ascii=False)

@@ -15,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from tasks.translation import data  # noqa: E402
-from tasks.translation.analyze import load_translator  # noqa: E402
+from tasks.translation.model import load_translator  # noqa: E402
 
 
 def attention_weights(model, sentence, beam_width, alpha):
@@ -29,7 +29,12 @@ def attention_weights(model, sentence, beam_width, alpha):
     source_tokens = data.tokenize(sentences, model.level, model.lowercase_source)[0, : model.max_source_length]
     output_tokens = data.tokenize(translation, model.level)[0]
     decode = lambda tokens: [token.decode("utf-8") for token in tokens.numpy()]  # noqa: E731
-    return decode(source_tokens), decode(output_tokens) + [data.END], weights[0].numpy(), translation[0].numpy().decode()
+    return (
+        decode(source_tokens),
+        decode(output_tokens) + [data.END],
+        weights[0].numpy(),
+        translation[0].numpy().decode(),
+    )
 
 
 def plot(source_tokens, output_tokens, weights, path, title=""):
@@ -39,7 +44,9 @@ def plot(source_tokens, output_tokens, weights, path, title=""):
     import matplotlib.pyplot as plt
 
     weights = weights[: len(output_tokens), : max(len(source_tokens), 1)]
-    figure, axes = plt.subplots(figsize=(max(4, 0.35 * len(source_tokens) + 2), max(3, 0.35 * len(output_tokens) + 1.5)))
+    figure, axes = plt.subplots(
+        figsize=(max(4, 0.35 * len(source_tokens) + 2), max(3, 0.35 * len(output_tokens) + 1.5))
+    )
     image = axes.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     axes.set_xticks(range(len(source_tokens)), [repr(token)[1:-1] for token in source_tokens], rotation=90)
     axes.set_yticks(range(len(output_tokens)), output_tokens)

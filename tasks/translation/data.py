@@ -15,11 +15,14 @@ import gzip
 import re
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from data_pipelines import sources, text, words
+from data_pipelines.splits import Splits
 from tasks.translation import dates
 
 ANKI_FILES = {language: f"anki/{language}.txt.gz" for language in ("spa", "fra", "deu")}
@@ -27,7 +30,13 @@ TUTORIAL_URL = "http://storage.googleapis.com/download.tensorflow.org/data/spa-e
 # Reserved target tokens; tokenization splits off "<" and ">", so no word can collide with them.
 START, END = "<s>", "</s>"
 SPECIAL_TARGET_TOKENS = (START, END)
-MASK_ID, UNKNOWN_ID, START_ID, END_ID = 0, 1, 2, 3
+# After padding (text.PAD_ID) and the unknown token (text.UNKNOWN_ID) in every target lookup.
+START_ID, END_ID = 2, 3
+
+
+class Pairs(NamedTuple):
+    sources: list  # of source strings
+    targets: list  # of their translations
 
 
 def tokenize(texts, level, lowercase=False):
@@ -77,8 +86,11 @@ def load_anki(language, data_dir=None):
     local = sources.find_local([relative], data_dir)
     if local:
         return _read_anki(local[0])
-    hint = ("let Keras download the TensorFlow NMT tutorial copy (needs network)." if language == "spa"
-            else "download it from https://www.manythings.org/anki/.")
+    hint = (
+        "let Keras download the TensorFlow NMT tutorial copy (needs network)."
+        if language == "spa"
+        else "download it from https://www.manythings.org/anki/."
+    )
     message = sources.missing_data_message(f"Anki {language}-eng pairs", [relative], hint, data_dir)
     if language != "spa":
         raise sources.DataNotFoundError(message)
@@ -119,22 +131,23 @@ def split_pairs(source_sentences, target_sentences, test_size, validation_size, 
             splits[current].extend(members[: sizes[current] - len(splits[current])])
             continue
         splits[current].extend(members)
-    return {
-        name: ([source_sentences[i] for i in sorted(indices)], [target_sentences[i] for i in sorted(indices)])
-        for name, indices in splits.items()
-    }
+    return Splits(
+        **{
+            name: Pairs([source_sentences[i] for i in sorted(indices)], [target_sentences[i] for i in sorted(indices)])
+            for name, indices in splits.items()
+        }
+    )
 
 
 def load_splits(config):
-    """`{"train", "validation", "test"}` -> `(sources, targets)` lists of strings."""
+    """`Splits` of `Pairs`: generated dates, or the Anki pairs of `config.language`."""
     if config.dataset == "dates":
-        splits = dates.date_splits(config.num_train, config.validation_size, config.num_test, config.seed)
+        generated = dates.date_splits(config.train_size, config.validation_size, config.test_size, config.seed)
+        splits = Splits(**{name: Pairs(*pairs) for name, pairs in generated.items()})
     else:
-        pairs = load_anki(config.language, config.data_dir)
+        pairs = load_anki(config.language, config.data.data_dir)
         splits = split_pairs(*pairs, config.test_size, config.validation_size, config.seed)
-    if config.max_examples:
-        splits = {name: (s[: config.max_examples], t[: config.max_examples]) for name, (s, t) in splits.items()}
-    return splits
+    return splits.head(config.data.max_examples)
 
 
 def build_vocabulary(sentences, level, lowercase, min_count):
@@ -147,25 +160,64 @@ def build_vocabulary(sentences, level, lowercase, min_count):
     return sorted(kept, key=lambda token: (-counts[token], token))
 
 
+def source_lookup(vocabulary):
+    """Source tokens -> ids: `text.PAD_ID` for "", `text.UNKNOWN_ID`, then `vocabulary` in order."""
+    return keras.layers.StringLookup(vocabulary=list(vocabulary), mask_token="", name="source_lookup")
+
+
+def target_lookup(vocabulary):
+    """Target tokens -> ids: padding, unknown, `<s>`, `</s>` (`START_ID`, `END_ID`), then `vocabulary`."""
+    return keras.layers.StringLookup(
+        vocabulary=list(SPECIAL_TARGET_TOKENS) + list(vocabulary), mask_token="", name="target_lookup"
+    )
+
+
+def source_ids(texts, lookup, level, lowercase, max_length):
+    """Strings `(batch,)` -> int64 `(batch, time >= 1)` source ids, cut to `max_length` and right-padded."""
+    tokens = tokenize(tf.reshape(texts, [-1]), level, lowercase)
+    return text.to_padded(lookup(tokens)[:, :max_length], text.PAD_ID)
+
+
+def target_ids(texts, lookup, level):
+    """Strings `(batch,)` -> ragged int64 `[<s>, tokens..., </s>]` (not cut)."""
+    ids = lookup(tokenize(tf.reshape(texts, [-1]), level))
+    batch = tf.shape(ids.row_lengths(), out_type=tf.int64)[:1]
+    start = tf.fill(batch, tf.constant(START_ID, tf.int64))
+    end = tf.fill(batch, tf.constant(END_ID, tf.int64))
+    return tf.concat([start[:, None], ids, end[:, None]], axis=1)
+
+
 def _rows_dataset(ragged):
     dense, lengths = ragged.to_tensor(), ragged.row_lengths()
     return tf.data.Dataset.from_tensor_slices((dense, lengths)).map(lambda row, length: row[:length])
 
 
-def make_dataset(source_ids, target_ids, config, boundaries, training):
-    """`((source ids, decoder input ids), decoder target ids)` batches, bucketed by source length.
+def make_datasets(splits, source_vocabulary, target_vocabulary, config):
+    """`{"train", "validation"}` batches of `((source ids, decoder input ids), decoder target ids)`,
+    bucketed by source length; train is shuffled, and its pairs whose target is longer than
+    `config.max_target_length` tokens (the end token included) are left out."""
+    sources_, targets_ = source_lookup(source_vocabulary), target_lookup(target_vocabulary)
+    ids = {}
+    for name in ("train", "validation"):
+        pairs = getattr(splits, name)
+        padded = source_ids(tf.constant(pairs.sources), sources_, config.level, True, config.max_source_length)
+        ids[name] = (
+            tf.RaggedTensor.from_tensor(padded, padding=text.PAD_ID),
+            target_ids(tf.constant(pairs.targets), targets_, config.level),
+        )
+    boundaries = text.length_bucket_boundaries(ids["train"][0].row_lengths().numpy(), config.data.num_buckets)
+    return {name: _batches(*ids[name], config, boundaries, name == "train") for name in ids}
 
-    `target_ids` are ragged `[START, tokens..., END]`; pairs whose target is longer than
-    `config.max_target_length` tokens (END included) are dropped from training.
-    """
+
+def _batches(source, target, config, boundaries, training):
     if training:
-        keep = target_ids.row_lengths() - 1 <= config.max_target_length
-        source_ids = tf.ragged.boolean_mask(source_ids, keep)
-        target_ids = tf.ragged.boolean_mask(target_ids, keep)
-    lengths = source_ids.row_lengths().numpy()
-    dataset = tf.data.Dataset.zip(_rows_dataset(source_ids), _rows_dataset(target_ids))
+        keep = target.row_lengths() - 1 <= config.max_target_length
+        source, target = tf.ragged.boolean_mask(source, keep), tf.ragged.boolean_mask(target, keep)
+    lengths = source.row_lengths().numpy()
+    dataset = tf.data.Dataset.zip(_rows_dataset(source), _rows_dataset(target))
     if training:
         dataset = dataset.shuffle(len(lengths), seed=config.seed, reshuffle_each_iteration=True)
-    dataset = text.bucketed_batches(dataset, config.batch_size, boundaries, lengths, padding_values=(MASK_ID, MASK_ID))
+    padding = (text.PAD_ID, text.PAD_ID)
+    dataset = text.bucketed_batches(dataset, config.data.batch_size, boundaries, lengths, padding_values=padding)
     dataset = dataset.map(lambda source, target: ((source, target[:, :-1]), target[:, 1:]))
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -70,13 +70,13 @@ def generate_unseen(count, seed, seen):
     return sources, targets
 
 
-def date_splits(num_train, num_validation, num_test, seed=0):
+def date_splits(train_size, validation_size, test_size, seed=0):
     """Train, validation and test pairs, each generated from its own seed.
 
     Validation and test inputs never occur in train, and test inputs never occur in validation.
     """
-    train = generate(num_train, seed)
+    train = generate(train_size, seed)
     seen = set(train[0])
-    validation = generate_unseen(num_validation, seed + 1, seen)
-    test = generate_unseen(num_test, seed + 2, seen | set(validation[0]))
+    validation = generate_unseen(validation_size, seed + 1, seen)
+    test = generate_unseen(test_size, seed + 2, seen | set(validation[0]))
     return {"train": train, "validation": validation, "test": test}

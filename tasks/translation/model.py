@@ -1,19 +1,25 @@
 """The attention encoder-decoder, end to end: raw strings in, translated strings out."""
 
+import json
+
 import keras
 import tensorflow as tf
 
 from data_pipelines import text
 from tasks.translation import data
-from zoo import decoding
+from tasks.translation.config import TranslationConfig
+from zoo import decoding, export
+from zoo.config import from_dict
 from zoo.layers import AdditiveAttention, RecurrentStack
+
 
 def _embedding(size, dim, name):
     # Keras' default initializer (uniform within +-0.05) leaves the source's signal so faint that the
     # decoder settles into an English language model: measured, one batch of Tatoeba pairs stays at
     # loss 3.6 after 200 Adam steps. With unit-variance embeddings it reaches 0.6.
-    return keras.layers.Embedding(size, dim, embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
-                                  name=name)
+    return keras.layers.Embedding(
+        size, dim, embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0), name=name
+    )
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -32,20 +38,33 @@ class Translator(keras.Model):
         lowercase_source: lower-case inputs before tokenizing.
         max_source_length: tokens read from each input; the rest is cut off.
         max_target_length: the most tokens decoded, the end token included.
-        embedding_dim, hidden_dim, num_layers, decoder_dim, attention_dim, dropout: sizes (see
-            `TranslationConfig`).
+        embedding_dim, hidden_dim, num_layers, decoder_hidden_dim, attention_hidden_dim, dropout: sizes
+            (see `TranslationConfig`).
 
     Call arguments:
         inputs: `(source_ids, decoder_input_ids)`, int `(batch, source_time)` and
             `(batch, target_time)`, padded with 0; decoder inputs start with `<s>`.
 
     Returns:
-        Next-token logits `(batch, target_time, target_vocabulary_size)`.
+        Next-token logits `(batch, target_time, target_vocab_size)`.
     """
 
-    def __init__(self, source_vocabulary, target_vocabulary, level="word", lowercase_source=True,
-                 max_source_length=50, max_target_length=50, embedding_dim=256, hidden_dim=256, num_layers=1,
-                 decoder_dim=384, attention_dim=256, dropout=0.3, **kwargs):
+    def __init__(
+        self,
+        source_vocabulary,
+        target_vocabulary,
+        level="word",
+        lowercase_source=True,
+        max_source_length=50,
+        max_target_length=50,
+        embedding_dim=256,
+        hidden_dim=256,
+        num_layers=1,
+        decoder_hidden_dim=384,
+        attention_hidden_dim=256,
+        dropout=0.3,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.source_vocabulary = list(source_vocabulary)
         self.target_vocabulary = list(target_vocabulary)
@@ -56,26 +75,32 @@ class Translator(keras.Model):
         self.embedding_dim = embedding_dim
         self.hidden_dim = hidden_dim
         self.num_layers = num_layers
-        self.decoder_dim = decoder_dim
-        self.attention_dim = attention_dim
+        self.decoder_hidden_dim = decoder_hidden_dim
+        self.attention_hidden_dim = attention_hidden_dim
         self.dropout = dropout
 
-        self.source_lookup = keras.layers.StringLookup(vocabulary=self.source_vocabulary, mask_token="",
-                                                       name="source_lookup")
-        self.target_lookup = keras.layers.StringLookup(
-            vocabulary=list(data.SPECIAL_TARGET_TOKENS) + self.target_vocabulary, mask_token="", name="target_lookup"
-        )
+        self.source_lookup = data.source_lookup(self.source_vocabulary)
+        self.target_lookup = data.target_lookup(self.target_vocabulary)
         self.target_tokens = [str(token) for token in self.target_lookup.get_vocabulary()]
-        source_size, self.target_size = self.source_lookup.vocabulary_size(), self.target_lookup.vocabulary_size()
-        self.source_embedding = _embedding(source_size, embedding_dim, "source_embedding")
-        self.encoder = RecurrentStack("lstm", hidden_dim, num_layers, bidirectional=True, dropout=dropout,
-                                      return_sequences=True, return_state=True, name="encoder")
-        self.bridge = keras.layers.Dense(2 * decoder_dim, activation="tanh", name="bridge")
-        self.target_embedding = _embedding(self.target_size, embedding_dim, "target_embedding")
-        self.decoder = keras.layers.LSTM(decoder_dim, return_sequences=True, name="decoder")
-        self.attention = AdditiveAttention(attention_dim, name="attention")
-        self.attentional = keras.layers.Dense(decoder_dim, activation="tanh", name="attentional")
-        self.output_layer = keras.layers.Dense(self.target_size, name="next_token")
+        self.source_vocab_size = self.source_lookup.vocabulary_size()
+        self.target_vocab_size = self.target_lookup.vocabulary_size()
+        self.source_embedding = _embedding(self.source_vocab_size, embedding_dim, "source_embedding")
+        self.encoder = RecurrentStack(
+            "lstm",
+            hidden_dim,
+            num_layers,
+            bidirectional=True,
+            dropout=dropout,
+            return_sequences=True,
+            return_state=True,
+            name="encoder",
+        )
+        self.bridge = keras.layers.Dense(2 * decoder_hidden_dim, activation="tanh", name="bridge")
+        self.target_embedding = _embedding(self.target_vocab_size, embedding_dim, "target_embedding")
+        self.decoder = keras.layers.LSTM(decoder_hidden_dim, return_sequences=True, name="decoder")
+        self.attention = AdditiveAttention(attention_hidden_dim, name="attention")
+        self.attentional = keras.layers.Dense(decoder_hidden_dim, activation="tanh", name="attentional")
+        self.output_layer = keras.layers.Dense(self.target_vocab_size, name="next_token")
         self.dropout_layer = keras.layers.Dropout(dropout)
         self.build()
 
@@ -86,24 +111,20 @@ class Translator(keras.Model):
         self.bridge.build((None, 2 * encoded))
         self.target_embedding.build((None, None))
         self.decoder.build((None, None, self.embedding_dim))
-        self.attention.build((None, None, self.decoder_dim), (None, None, encoded))
-        self.attentional.build((None, None, self.decoder_dim + encoded))
-        self.output_layer.build((None, None, self.decoder_dim))
+        self.attention.build((None, None, self.decoder_hidden_dim), (None, None, encoded))
+        self.attentional.build((None, None, self.decoder_hidden_dim + encoded))
+        self.output_layer.build((None, None, self.decoder_hidden_dim))
         self.built = True
 
     # Text <-> ids, in the graph.
 
     def source_ids(self, texts):
-        """Strings `(batch,)` -> int64 `(batch, time >= 1)` source ids, cut and right-padded with 0."""
-        tokens = data.tokenize(tf.reshape(texts, [-1]), self.level, self.lowercase_source)
-        return text.to_padded(self.source_lookup(tokens)[:, : self.max_source_length], data.MASK_ID)
+        """Strings `(batch,)` -> int64 `(batch, time >= 1)` source ids, cut and right-padded (`data.source_ids`)."""
+        return data.source_ids(texts, self.source_lookup, self.level, self.lowercase_source, self.max_source_length)
 
     def target_ids(self, texts):
         """Strings `(batch,)` -> ragged int64 `[<s>, tokens..., </s>]` (not cut)."""
-        ids = self.target_lookup(data.tokenize(tf.reshape(texts, [-1]), self.level))
-        batch = tf.shape(ids.row_lengths(), out_type=tf.int64)[:1]
-        start, end = tf.fill(batch, tf.constant(data.START_ID, tf.int64)), tf.fill(batch, tf.constant(data.END_ID, tf.int64))
-        return tf.concat([start[:, None], ids, end[:, None]], axis=1)
+        return data.target_ids(texts, self.target_lookup, self.level)
 
     def target_text(self, ids, lengths):
         """Target ids `(batch, time)` and lengths -> strings."""
@@ -115,7 +136,7 @@ class Translator(keras.Model):
     def encode(self, source_ids, training=None):
         """Returns encoder outputs `(batch, time, 2 * hidden_dim)`, the source mask and the decoder's
         initial `[h, c]`."""
-        mask = tf.not_equal(source_ids, data.MASK_ID)
+        mask = tf.not_equal(source_ids, text.PAD_ID)
         embedded = self.dropout_layer(self.source_embedding(source_ids), training=training)
         outputs, *states = self.encoder(embedded, mask=mask, training=training)
         # The top layer's [h, c] forward and backward.
@@ -130,8 +151,9 @@ class Translator(keras.Model):
         """Logits `(batch, target_time, vocab)` and attention weights `(batch, target_time, source_time)`."""
         values, source_mask, state = self.encode(source_ids, training)
         embedded = self.dropout_layer(self.target_embedding(decoder_input_ids), training=training)
-        outputs = self.decoder(embedded, mask=tf.not_equal(decoder_input_ids, data.MASK_ID), initial_state=state,
-                               training=training)
+        outputs = self.decoder(
+            embedded, mask=tf.not_equal(decoder_input_ids, text.PAD_ID), initial_state=state, training=training
+        )
         context, weights = self.attention(outputs, values, source_mask=source_mask)
         return self._next_token_logits(outputs, context, training), weights
 
@@ -144,10 +166,11 @@ class Translator(keras.Model):
         `[UNK]` or `<s>`."""
         embedded = self.target_embedding(tokens)
         output, state = self.decoder.cell(embedded, state)
-        attended, _ = self.attention(output[:, None], context["values"], source_mask=context["mask"],
-                                     projected_keys=context["keys"])
+        attended, _ = self.attention(
+            output[:, None], context["values"], source_mask=context["mask"], projected_keys=context["keys"]
+        )
         logits = self._next_token_logits(output, attended[:, 0])
-        forbidden = tf.range(self.target_size) <= data.START_ID
+        forbidden = tf.range(self.target_vocab_size) <= data.START_ID
         return tf.where(forbidden, float("-inf"), tf.nn.log_softmax(logits)), state
 
     def decoder_start(self, source_ids):
@@ -163,8 +186,9 @@ class Translator(keras.Model):
         """
         source_ids = self.source_ids(texts)
         state, context, start_ids = self.decoder_start(source_ids)
-        result = decoding.beam_search(self.decode_step, state, context, start_ids, data.END_ID,
-                                      self.max_target_length, beam_width, alpha)
+        result = decoding.beam_search(
+            self.decode_step, state, context, start_ids, data.END_ID, self.max_target_length, beam_width, alpha
+        )
         translation = self.target_text(result["ids"][:, 0], result["lengths"][:, 0])
         has_source = tf.reduce_any(context["mask"], axis=1)
         return {"translation": tf.where(has_source, translation, ""), "score": result["scores"][:, 0]}
@@ -183,20 +207,22 @@ class Translator(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "source_vocabulary": self.source_vocabulary,
-            "target_vocabulary": self.target_vocabulary,
-            "level": self.level,
-            "lowercase_source": self.lowercase_source,
-            "max_source_length": self.max_source_length,
-            "max_target_length": self.max_target_length,
-            "embedding_dim": self.embedding_dim,
-            "hidden_dim": self.hidden_dim,
-            "num_layers": self.num_layers,
-            "decoder_dim": self.decoder_dim,
-            "attention_dim": self.attention_dim,
-            "dropout": self.dropout,
-        })
+        config.update(
+            {
+                "source_vocabulary": self.source_vocabulary,
+                "target_vocabulary": self.target_vocabulary,
+                "level": self.level,
+                "lowercase_source": self.lowercase_source,
+                "max_source_length": self.max_source_length,
+                "max_target_length": self.max_target_length,
+                "embedding_dim": self.embedding_dim,
+                "hidden_dim": self.hidden_dim,
+                "num_layers": self.num_layers,
+                "decoder_hidden_dim": self.decoder_hidden_dim,
+                "attention_hidden_dim": self.attention_hidden_dim,
+                "dropout": self.dropout,
+            }
+        )
         return config
 
 
@@ -212,8 +238,16 @@ def build_translator(config, source_vocabulary, target_vocabulary):
         embedding_dim=config.embedding_dim,
         hidden_dim=config.hidden_dim,
         num_layers=config.num_layers,
-        decoder_dim=config.decoder_dim,
-        attention_dim=config.attention_dim,
+        decoder_hidden_dim=config.decoder_hidden_dim,
+        attention_hidden_dim=config.attention_hidden_dim,
         dropout=config.dropout,
         name="translator",
     )
+
+
+def load_translator(name_or_path):
+    """The Keras `Translator` and the run config of an export (a directory or a name in saved_models/)."""
+    path = export.resolve(name_or_path)
+    model = keras.saving.load_model(path / "model.keras")
+    config = from_dict(TranslationConfig, json.loads((path / "config.json").read_text()))
+    return model, config

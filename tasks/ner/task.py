@@ -1,0 +1,166 @@
+"""The NER task for the runner: CoNLL-2003 sentences in, tokens, tags and entity spans out."""
+
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+from data_pipelines import tagging, text, words
+from tasks.ner import data as conll
+from tasks.ner.config import PRESETS, NerConfig
+from tasks.ner.model import build_tagger, tagger_loss
+from zoo import metrics
+from zoo.task import Evaluation, Task, TaskData
+
+MONITOR = "val_f1"
+EXAMPLES = [
+    "Yesterday, Harry Potter met Hermione Granger in London.",
+    "The European Commission said on Thursday it disagreed with German advice to consumers.",
+    "Shares of Apple rose 3% after Tim Cook spoke at the Nasdaq conference in New York.",
+]
+
+
+@dataclasses.dataclass
+class NerData(TaskData):
+    vocabulary: list = None  # normalized train words, most frequent first
+    tags: list = None  # tag names, in the configured scheme
+    boundaries: list = None  # sentence-length bucket boundaries
+
+
+def predict_tags(tagger, dataset, tags):
+    """Gold and predicted tag names of every sentence of a `(tokens, tag ids)` dataset.
+
+    Returns:
+        `(gold, predicted)`: lists of sentences, each a list of tag names.
+    """
+    run = tf.function(lambda tokens: tagger(tokens, training=False), reduce_retracing=True)
+    gold, predicted = [], []
+    for tokens, tag_ids in dataset:
+        lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1).numpy()
+        predicted_ids = run(tokens).numpy()
+        for row, length in enumerate(lengths):
+            gold.append([tags[i] for i in tag_ids[row, :length].numpy()])
+            predicted.append([tags[i] for i in predicted_ids[row, :length]])
+    return gold, predicted
+
+
+class EntityF1(keras.callbacks.Callback):
+    """Adds the validation split's entity-level micro F1 (conlleval rules) to the logs as `val_f1`."""
+
+    def __init__(self, tagger, dataset, tags):
+        super().__init__()
+        self.tagger, self.dataset, self.tags = tagger, dataset, tags
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = metrics.entity_scores(*predict_tags(self.tagger, self.dataset, self.tags))
+        logs[MONITOR] = scores["micro"]["f1"]
+        print(f"epoch {epoch + 1}: {MONITOR} {logs[MONITOR]:.4f}")
+
+
+class NerTask(Task):
+    name = "ner"
+    config_class = NerConfig
+    presets = PRESETS
+    monitor = MONITOR
+
+    def build_data(self):
+        splits = conll.make_splits(self.config)
+        boundaries = conll.length_boundaries(splits.train, self.config)
+        train, validation = (
+            conll.make_dataset(sentences, self.config, boundaries, training=sentences is splits.train)
+            for sentences in (splits.train, splits.validation)
+        )
+        vocabulary = conll.build_vocabulary(splits.train, self.config.min_count)
+        return NerData(splits, train, validation, vocabulary, conll.tag_names(self.config), boundaries)
+
+    def build_model(self, data):
+        trainer, self.tagger = build_tagger(self.config, data.vocabulary, len(data.tags))
+        return trainer
+
+    def loss(self, model):
+        return tagger_loss(self.config, self.tagger)
+
+    def validation_callbacks(self, model, data):
+        return [EntityF1(self.tagger, data.validation, data.tags)]
+
+    def inference_model(self, model, data):
+        # The tagger shares the trainer's layers and was never compiled: it holds no optimizer state.
+        return self.tagger
+
+    def evaluate(self, inference_model, data, split):
+        sentences = getattr(data.splits, split)
+        dataset = conll.make_dataset(sentences, self.config, data.boundaries, training=False)
+        scores = metrics.entity_scores(*predict_tags(inference_model, dataset, data.tags))
+        micro = scores["micro"]
+        return Evaluation(
+            {"f1": micro["f1"], "precision": micro["precision"], "recall": micro["recall"]},
+            {"entities": micro["support"], "per_type": scores},
+        )
+
+    def endpoints(self, inference_model, data):
+        return {
+            "serve": (serve_function(inference_model, data.tags), [tf.TensorSpec([None], tf.string, name="sentences")])
+        }
+
+    def card(self, data, test):
+        return {
+            "description": "CoNLL-2003 English named entities (PER, LOC, ORG, MISC): sentences in, tokens, "
+            "IOB2 tags and entity spans out",
+            "data": {
+                "name": "CoNLL-2003 English NER (Tjong Kim Sang and De Meulder, 2003)",
+                "train": "eng.train",
+                "validation": "eng.testa (epoch selection)",
+                "test": f"eng.testb, {test.details['entities']} entities",
+            },
+            "test_per_type": test.details["per_type"],
+            "evaluation": "entity-level micro P/R/F1 by the conlleval rules (an entity is correct when its type, "
+            "first and last token match) on the gold CoNLL tokenization, with the exported tagger; no external "
+            "embeddings or pretrained weights; epoch selected by validation F1",
+            "tag_scheme": self.config.tag_scheme,
+            "vocab_size": len(data.vocabulary) + 2,
+            "inputs": {
+                "sentences": "string (batch,): raw sentences, tokenized inside as CoNLL-2003 was "
+                "(see data_pipelines.words.split_words)"
+            },
+            "outputs": {
+                "tokens, tags": "string (batch, tokens): the tokens and their IOB2 tags; num_tokens (batch,)",
+                "entity_text, entity_type": "string (batch, entities); num_entities (batch,)",
+                "entity_start, entity_end": "int64 (batch, entities): character offsets [start, end) in the "
+                "sentence (Unicode code points)",
+            },
+            "sequence_outputs": {
+                "num_tokens": ["tokens", "tags"],
+                "num_entities": ["entity_text", "entity_type", "entity_start", "entity_end"],
+            },
+            "keras_model": "model.keras is the tagger on pre-tokenized input: token strings (batch, time), "
+            "right-padded with '', to tag ids into `tags`",
+            "tags": data.tags,
+            "examples": EXAMPLES,
+        }
+
+
+def serve_function(tagger, tags):
+    """Raw sentences -> tokens, IOB2 tags and entity spans, with character offsets into the input."""
+    type_names = tf.constant(tagging.entity_types(tags))
+
+    def serve(sentences):
+        sentences = words.valid_utf8(sentences)
+        tokens, starts, ends = words.split_words(sentences)
+        lengths = tokens.row_lengths()
+        tag_ids = tagger(text.to_padded(tokens, ""))
+        types, firsts, lasts = tagging.entity_bounds(tag_ids, lengths, tags)
+        row_offsets = tf.gather(starts.row_starts(), firsts.value_rowids())
+        entity_starts = firsts.with_flat_values(tf.gather(starts.values, firsts.values + row_offsets))
+        entity_ends = lasts.with_flat_values(tf.gather(ends.values, lasts.values + row_offsets))
+        return {
+            "tokens": tokens.to_tensor(""),
+            "tags": tagging.iob2_tags(tag_ids, lengths, tags),
+            "num_tokens": lengths,
+            "entity_text": words.substrings(sentences, entity_starts, entity_ends).to_tensor(""),
+            "entity_type": tf.gather(type_names, types).to_tensor(""),
+            "entity_start": entity_starts.to_tensor(-1),
+            "entity_end": entity_ends.to_tensor(-1),
+            "num_entities": types.row_lengths(),
+        }
+
+    return serve

@@ -1,0 +1,1 @@
+"""Translation: an attention encoder-decoder for generated dates and Anki sentence pairs."""
