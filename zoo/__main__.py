@@ -28,8 +28,21 @@ def _list(_args):
 
 def _predict(args):
     predictor = export.load(args.model)
+    if args.sample:
+        _sample(predictor, args)
+        return
+    if not args.inputs:
+        sys.exit("predict needs inputs, or --sample N for a model that samples")
     for text, row in zip(args.inputs, predictor.predict(args.inputs)):
         print(f"{text!r} -> {_format(row)}")
+
+
+def _sample(predictor, args):
+    if not hasattr(predictor.saved_model, "sample"):
+        sys.exit(f"{predictor.name} has no sample endpoint; its endpoints: {', '.join(predictor.endpoints())}")
+    result = predictor.saved_model.sample(args.sample, args.temperature, args.seed, args.prefix, args.top_k, args.top_p)
+    for text in result["text"].numpy():
+        print(text.decode("utf-8"))
 
 
 def _demo(_args):
@@ -50,7 +63,13 @@ def main(argv=None):
     commands.add_parser("list", help="list the exported models and their test metrics").set_defaults(run=_list)
     predict = commands.add_parser("predict", help="run an exported model on raw inputs")
     predict.add_argument("model", help="model name in saved_models/ or an export directory")
-    predict.add_argument("inputs", nargs="+")
+    predict.add_argument("inputs", nargs="*")
+    predict.add_argument("--sample", type=int, default=0, metavar="N", help="print N samples (language models)")
+    predict.add_argument("--temperature", type=float, default=1.0, help="with --sample: below 1 sharpens")
+    predict.add_argument("--seed", type=int, default=0, help="with --sample: the same seed gives the same samples")
+    predict.add_argument("--prefix", default="", help="with --sample: the text every sample continues")
+    predict.add_argument("--top-k", type=int, default=0, help="with --sample: keep the k likeliest; 0 keeps all")
+    predict.add_argument("--top-p", type=float, default=1.0, help="with --sample: nucleus mass; 1 keeps all")
     predict.set_defaults(run=_predict)
     commands.add_parser("demo", help="every exported model on its built-in examples").set_defaults(run=_demo)
     args = parser.parse_args(argv)

@@ -142,6 +142,10 @@ class Predictor:
     def name(self):
         return self.path.name
 
+    def endpoints(self):
+        """The names of the export's signatures (`serve` and any others)."""
+        return sorted(self.saved_model.signatures)
+
     def predict(self, inputs, endpoint=ENDPOINT, **options):
         """Outputs for `inputs`; `endpoint` names another signature of the export (its model card
         lists them) and `options` are its further arguments, e.g. `beam_width=8`."""

@@ -55,6 +55,7 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
         config.resume,
         callbacks,
         validation_metrics=task.validation_callbacks(model, data),
+        mode=task.monitor_mode,
     )
     training_time = round(time.time() - started, 1)
 

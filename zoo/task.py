@@ -50,12 +50,14 @@ class Task:
         config_class: the task's `RunConfig` subclass.
         presets: `{preset name: {field: value}}` for `--preset`; `tiny` is the seconds-long smoke run.
         monitor: the validation metric (a key of the epoch logs) whose best epoch is kept.
+        monitor_mode: `"max"` (default) when a higher `monitor` is better, `"min"` when lower is.
     """
 
     name: ClassVar[str]
     config_class: ClassVar[type]
     presets: ClassVar[dict]
     monitor: ClassVar[str]
+    monitor_mode: ClassVar[str] = "max"
 
     def __init__(self, config):
         self.config = config

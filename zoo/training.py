@@ -70,17 +70,26 @@ def start_run(config, workdir=None):
     return workdir
 
 
-def _best_logged(history_path, monitor):
-    """The best `monitor` value of the epochs logged so far, or None."""
+def _best_logged(history_path, monitor, mode="max"):
+    """The best (`mode`: `"max"` or `"min"`) `monitor` value of the epochs logged so far, or None."""
     if not history_path.exists():
         return None
     with open(history_path, newline="") as handle:
         values = [float(row[monitor]) for row in csv.DictReader(handle) if row.get(monitor)]
-    return max(values, default=None)
+    return (max if mode == "max" else min)(values, default=None)
 
 
 def fit(
-    model, train_data, validation_data, epochs, workdir, monitor, resume=False, callbacks=(), validation_metrics=()
+    model,
+    train_data,
+    validation_data,
+    epochs,
+    workdir,
+    monitor,
+    resume=False,
+    callbacks=(),
+    validation_metrics=(),
+    mode="max",
 ):
     """Fits `model`, keeping the best epoch by `monitor` on the validation data, and loads it back.
 
@@ -89,7 +98,8 @@ def fit(
     `workdir/logs` and one CSV row per epoch to `workdir/history.csv`.
 
     Args:
-        monitor: a validation metric to maximise, e.g. `"val_accuracy"`.
+        monitor: the validation metric that picks the best epoch, e.g. `"val_accuracy"`.
+        mode: `"max"` when a higher `monitor` is better, `"min"` when lower is (e.g. `"val_loss"`).
         callbacks: extra Keras callbacks, run after the built-in ones.
         validation_metrics: callbacks that add metrics to the epoch's logs, for metrics Keras cannot
             compute batch by batch. They run on the weights that are checkpointed (the moving
@@ -114,11 +124,11 @@ def fit(
         keras.callbacks.ModelCheckpoint(
             str(workdir / BEST_WEIGHTS),
             monitor=monitor,
-            mode="max",
+            mode=mode,
             save_best_only=True,
             save_weights_only=True,
             # A resumed run only replaces the best checkpoint with a better epoch than those before.
-            initial_value_threshold=_best_logged(workdir / HISTORY, monitor),
+            initial_value_threshold=_best_logged(workdir / HISTORY, monitor, mode),
         ),
         keras.callbacks.TensorBoard(str(workdir / "logs")),
         keras.callbacks.CSVLogger(str(workdir / HISTORY), append=True),

@@ -1,0 +1,99 @@
+"""Interpolated Kneser-Ney n-gram models over token sequences: the baseline the sequence models are measured
+against (Chen & Goodman, 1998, "An Empirical Study of Smoothing Techniques for Language Modeling").
+
+Tokens are any hashable values (characters, event ids). Every sequence is scored with its end: the model
+predicts `end` after the last token, from a context padded on the left with `end`, as the recurrent models
+do. A token never seen in training falls to the uniform distribution over the vocabulary plus one
+unknown token, so every sequence gets a finite log-probability.
+"""
+
+import collections
+import math
+
+
+class KneserNey:
+    """Interpolated Kneser-Ney with one absolute discount per order, estimated from counts of counts.
+
+    Args:
+        order: the n of the n-grams (2 reads one token of context).
+        end: the token that ends every sequence and pads the start of its context.
+
+    The highest order uses raw counts; each lower order uses continuation counts (in how many distinct
+    contexts a token follows its shorter context), and the lowest is interpolated with the uniform
+    distribution over the training vocabulary, the end token and one unknown token.
+    """
+
+    def __init__(self, order, end="\n"):
+        if order < 1:
+            raise ValueError(f"order must be at least 1, got {order}")
+        self.order, self.end = order, end
+
+    def fit(self, sequences):
+        """Counts every n-gram of `sequences` (iterables of tokens) up to `order`. Returns self."""
+        ngrams = collections.Counter()
+        vocabulary = {self.end}
+        for sequence in sequences:
+            tokens = [self.end] * (self.order - 1) + list(sequence) + [self.end]
+            vocabulary.update(sequence)
+            for start in range(len(tokens) - self.order + 1):
+                ngrams[tuple(tokens[start : start + self.order])] += 1
+        self.vocab_size = len(vocabulary) + 1  # and one unknown token
+        # counts[k][(context, token)] for k = 1..order: raw at the top, continuation counts below.
+        self.counts = {self.order: ngrams}
+        for k in range(self.order - 1, 0, -1):
+            self.counts[k] = collections.Counter(ngram[1:] for ngram in self.counts[k + 1])
+        self.discounts, self.totals, self.types = {}, {}, {}
+        for k, counts in self.counts.items():
+            count_of_counts = collections.Counter(min(count, 3) for count in counts.values())
+            n1, n2 = count_of_counts[1], count_of_counts[2]
+            self.discounts[k] = n1 / (n1 + 2 * n2) if n1 else 0.5
+            totals, types = collections.Counter(), collections.Counter()
+            for ngram, count in counts.items():
+                totals[ngram[:-1]] += count
+                types[ngram[:-1]] += 1
+            self.totals[k], self.types[k] = totals, types
+        return self
+
+    def probability(self, token, context):
+        """P(token | the last `order - 1` tokens of `context`)."""
+        context = tuple(context)[len(context) - self.order + 1 :] if self.order > 1 else ()
+        probability = 1.0 / self.vocab_size
+        for k in range(1, self.order + 1):
+            history = context[len(context) - k + 1 :] if k > 1 else ()
+            total = self.totals[k].get(history, 0)
+            if not total:
+                continue
+            discount = self.discounts[k]
+            count = self.counts[k].get(history + (token,), 0)
+            probability = (max(count - discount, 0) + discount * self.types[k][history] * probability) / total
+        return probability
+
+    def log_prob(self, sequence):
+        """Natural log-probability of `sequence` followed by the end token."""
+        context = [self.end] * (self.order - 1)
+        total = 0.0
+        for token in list(sequence) + [self.end]:
+            total += math.log(self.probability(token, context))
+            context = context[1:] + [token] if self.order > 1 else context
+        return total
+
+
+def bits_per_token(log_prob, sequences):
+    """Mean bits per predicted token of `log_prob(sequence)` (nats) over `sequences`, the end token counted."""
+    nats = sum(log_prob(sequence) for sequence in sequences)
+    tokens = sum(len(sequence) + 1 for sequence in sequences)
+    return -nats / tokens / math.log(2)
+
+
+def best_order(train, validation, orders=range(2, 9), end="\n"):
+    """The Kneser-Ney model, among `orders`, with the fewest bits per token on `validation`.
+
+    Returns:
+        `(model, {order: validation bits per token})`.
+    """
+    scores, models = {}, {}
+    for order in orders:
+        models[order] = KneserNey(order, end).fit(train)
+        scores[order] = bits_per_token(models[order].log_prob, validation)
+    best = min(scores, key=scores.get)
+    return models[best], scores
