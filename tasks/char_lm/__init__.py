@@ -1,0 +1,1 @@
+"""Character-level language model: scores any string and samples new ones (one-to-many)."""

@@ -1,0 +1,67 @@
+"""Character language model configuration and presets."""
+
+import dataclasses
+from typing import Literal
+
+from zoo.config import DataConfig, RunConfig, section_defaults
+from zoo.layers.recurrent_stack import CELLS
+
+CORPORA = ("dinos", "shakespeare")
+
+
+@dataclasses.dataclass
+class CharLmConfig(RunConfig):
+    """Characters through a recurrent stack to a softmax over the next character or the end of the sequence.
+
+    Attributes:
+        corpus: `dinos` (dinosaur names, one per line) or `shakespeare` (the sonnets, one line per sequence),
+            read from the data directory; ignored when `text_file` is set.
+        text_file: your own UTF-8 text file, one sequence (a name, a line) per line, blank lines skipped.
+        lowercase: lower-case every sequence before training and scoring.
+        validation_fraction: share of the sequences (of the blocks, for line corpora) held out for
+            epoch selection.
+        test_fraction: share held out for the test metrics.
+        max_length: characters read per sequence in training; longer ones are cut (scoring reads all).
+        embedding_dim: character embedding size.
+        cell: `lstm`, `gru` or `simple`.
+        hidden_dim: recurrent units per layer.
+        num_layers: stacked recurrent layers.
+        dropout: dropout on the embeddings, between layers and before the output layer.
+        max_sample_length: the most characters a sample gets before it is cut.
+        model_name: the export's name in `saved_models/`; default the corpus (or the text file's stem).
+    """
+
+    # Data
+    corpus: Literal[CORPORA] = "dinos"
+    text_file: str = ""
+    lowercase: bool = True
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.1
+    max_length: int = 100
+
+    # Model
+    embedding_dim: int = 32
+    cell: Literal[tuple(CELLS)] = "lstm"
+    hidden_dim: int = 256
+    num_layers: int = 1
+    dropout: float = 0.3
+    max_sample_length: int = 64
+    model_name: str = ""
+
+    # Training
+    epochs: int = 40
+    data: DataConfig = section_defaults(DataConfig, batch_size=32, num_buckets=4)
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("validation_fraction", "test_fraction"):
+            if not 0 < getattr(self, name) < 0.5:
+                raise ValueError(f"{name} must be in (0, 0.5), got {getattr(self, name)}")
+
+
+PRESETS = {
+    "default": {},
+    "shakespeare": {"corpus": "shakespeare", "lowercase": False, "max_sample_length": 120},
+    # Seconds on a CPU: for tests and smoke runs, not for accuracy.
+    "tiny": {"epochs": 2, "embedding_dim": 8, "hidden_dim": 16, "max_examples": 200, "max_sample_length": 20},
+}

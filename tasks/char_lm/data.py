@@ -1,0 +1,116 @@
+"""Sequences of characters for the language model: dinosaur names, the sonnets, or your own text file.
+
+A corpus is a list of blocks, each a list of sequences (lines). Names are one block per name; the
+sonnets are one block per stanza, so that held-out lines never sit between two training lines of
+the same stanza. Blocks are shuffled with a fixed seed and dealt to test, validation and train in
+that order; a name that occurs twice (after lower-casing) is kept once, so no name is in two splits.
+"""
+
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from data_pipelines import sources, text
+from data_pipelines.splits import Splits
+
+FILES = {"dinos": "dinos/dinos.txt", "shakespeare": "dinos/shakespeare.txt"}
+SPLIT_SEED = 1234
+END_TOKEN = "</s>"  # ends every sequence; never a character, which unicode_split yields one by one
+END_ID = 2  # after text.PAD_ID and text.UNKNOWN_ID
+FIRST_CHAR_ID = 3
+
+
+class Lines(NamedTuple):
+    texts: list  # of strings, one sequence each
+
+
+def read_blocks(config):
+    """The corpus as blocks of sequences, from `text_file` or the data directory's `corpus`."""
+    if config.text_file:
+        path = Path(config.text_file).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"text_file {path} does not exist")
+        one_per_line = True
+    else:
+        found = sources.find_local([FILES[config.corpus]], config.data.data_dir)
+        if not found:
+            raise sources.DataNotFoundError(
+                sources.missing_data_message(
+                    f"The {config.corpus} corpus",
+                    [FILES[config.corpus]],
+                    "pass --text-file with your own list.",
+                    config.data.data_dir,
+                )
+            )
+        path, one_per_line = found[0], config.corpus == "dinos"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [line.strip().lower() if config.lowercase else line.strip() for line in lines]
+    if one_per_line:
+        blocks = [[line] for line in dict.fromkeys(line for line in lines if line)]
+    else:
+        blocks, block = [], []
+        for line in lines + [""]:
+            if line:
+                block.append(line)
+            elif block:
+                blocks.append(block)
+                block = []
+    if len(blocks) < 10:
+        raise ValueError(f"{path}: {len(blocks)} non-empty blocks; a language model needs at least 10")
+    return blocks
+
+
+def make_splits(config):
+    """Train, validation and test `Lines`, dealt block by block with a fixed seed."""
+    blocks = read_blocks(config)
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(blocks))
+    total = sum(len(block) for block in blocks)
+    splits, targets = (
+        {"test": [], "validation": [], "train": []},
+        {
+            "test": config.test_fraction * total,
+            "validation": config.validation_fraction * total,
+        },
+    )
+    name = "test"
+    for index in order:
+        if name != "train" and len(splits[name]) >= targets[name]:
+            name = "validation" if name == "test" else "train"
+        splits[name] += blocks[index]
+    return Splits(Lines(splits["train"]), Lines(splits["validation"]), Lines(splits["test"])).head(
+        config.data.max_examples
+    )
+
+
+def build_vocabulary(texts):
+    """The characters of `texts`, sorted; the model's ids follow this order from `FIRST_CHAR_ID`."""
+    return sorted(set("".join(texts)))
+
+
+def encode(texts, vocabulary, max_length):
+    """`(inputs, targets)` ragged int32: `[END] + chars` and `chars + [END]`, cut to `max_length` characters.
+
+    Characters outside `vocabulary` get `text.UNKNOWN_ID`.
+    """
+    ids = {char: FIRST_CHAR_ID + index for index, char in enumerate(vocabulary)}
+    rows = [[END_ID] + [ids.get(char, text.UNKNOWN_ID) for char in line[:max_length]] + [END_ID] for line in texts]
+    inputs = tf.ragged.constant([row[:-1] for row in rows], tf.int32)
+    targets = tf.ragged.constant([row[1:] for row in rows], tf.int32)
+    return inputs, targets
+
+
+def make_dataset(lines, vocabulary, config, training):
+    """Length-bucketed batches of `(inputs (batch, time), targets (batch, time))`, targets padded with
+    `text.PAD_LABEL`; shuffled when `training`."""
+    inputs, targets = encode(lines.texts, vocabulary, config.max_length)
+    dataset = text.ragged_rows_dataset(inputs, targets)
+    if training:
+        dataset = dataset.shuffle(len(lines.texts), seed=config.seed, reshuffle_each_iteration=True)
+    lengths = inputs.row_lengths().numpy()
+    boundaries = text.length_bucket_boundaries(lengths, config.data.num_buckets)
+    batches = text.bucketed_batches(
+        dataset, config.data.batch_size, boundaries, lengths, padding_values=(text.PAD_ID, text.PAD_LABEL)
+    )
+    return batches.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,149 @@
+"""The character language model task for the runner: strings in, log-probabilities or new strings out."""
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from data_pipelines import text
+from tasks.char_lm import data as corpus
+from tasks.char_lm.config import PRESETS, CharLmConfig
+from tasks.char_lm.model import build_language_model
+from zoo import ngram
+from zoo.task import Evaluation, Task, TaskData
+
+NOVELTY_SAMPLES = 1000
+SAMPLE_SIGNATURE = [
+    tf.TensorSpec([], tf.int32, name="num_samples"),
+    tf.TensorSpec([], tf.float32, name="temperature"),
+    tf.TensorSpec([], tf.int32, name="seed"),
+    tf.TensorSpec([], tf.string, name="prefix"),
+    tf.TensorSpec([], tf.int32, name="top_k"),
+    tf.TensorSpec([], tf.float32, name="top_p"),
+]
+
+
+@dataclasses.dataclass
+class CharLmData(TaskData):
+    vocabulary: Any = None  # the training characters
+    baseline: Any = None  # the Kneser-Ney n-gram model chosen on validation
+    baseline_validation: Any = None  # {order: validation bits per character}
+
+
+def score_all(model, texts, batch_size=256):
+    """Natural log P of each string (end included) and the characters scored, in input order."""
+    order = np.argsort([len(line) for line in texts], kind="stable")
+    log_probs, lengths = np.empty(len(texts)), np.empty(len(texts), np.int64)
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        batch_log_probs, batch_lengths = model.score(tf.constant([texts[i] for i in rows]))
+        log_probs[rows], lengths[rows] = batch_log_probs.numpy(), batch_lengths.numpy()
+    return log_probs, lengths
+
+
+def bits_per_char(log_probs, lengths):
+    """Bits per character over a corpus, the end of every sequence counted as a character."""
+    return float(-np.sum(log_probs) / np.sum(lengths) / math.log(2))
+
+
+def novelty(model, known, temperature=1.0, seed=0, count=NOVELTY_SAMPLES):
+    """The share of `count` samples that are not in `known`, and a few of them."""
+    samples = [s.decode("utf-8") for s in model.sample(count, temperature, seed)["text"].numpy()]
+    return float(np.mean([sample not in known for sample in samples])), samples[:10]
+
+
+class CharLmTask(Task):
+    name = "char_lm"
+    config_class = CharLmConfig
+    presets = PRESETS
+    monitor = "val_loss"
+    monitor_mode = "min"
+
+    @property
+    def export_name(self):
+        if self.config.model_name:
+            return self.config.model_name
+        return Path(self.config.text_file).stem if self.config.text_file else self.config.corpus
+
+    def build_data(self):
+        splits = corpus.make_splits(self.config)
+        vocabulary = corpus.build_vocabulary(splits.train.texts)
+        baseline, scores = ngram.best_order(splits.train.texts, splits.validation.texts)
+        return CharLmData(
+            splits,
+            corpus.make_dataset(splits.train, vocabulary, self.config, training=True),
+            corpus.make_dataset(splits.validation, vocabulary, self.config, training=False),
+            vocabulary,
+            baseline,
+            scores,
+        )
+
+    def build_model(self, data):
+        return build_language_model(self.config, data.vocabulary)
+
+    def loss(self, model):
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=text.PAD_LABEL)
+
+    def evaluate(self, inference_model, data, split):
+        texts = getattr(data.splits, split).texts
+        model_bits = bits_per_char(*score_all(inference_model, texts))
+        baseline_bits = ngram.bits_per_token(data.baseline.log_prob, texts)
+        metrics = {
+            "bits_per_char": model_bits,
+            "ngram_bits_per_char": baseline_bits,
+            "ratio_to_ngram": model_bits / baseline_bits,
+        }
+        if split != "test":
+            return Evaluation(metrics)
+        metrics["novel_share"], samples = novelty(inference_model, set(data.splits.train.texts))
+        details = {
+            "ngram_order": data.baseline.order,
+            "ngram_validation_bits_per_char": {str(order): bits for order, bits in data.baseline_validation.items()},
+            "samples_temperature_1": samples,
+        }
+        return Evaluation(metrics, details)
+
+    def endpoints(self, inference_model, data):
+        def serve(strings):
+            log_prob, length = inference_model.score(strings)
+            return {"log_prob": log_prob, "bits_per_char": -log_prob / tf.cast(length, tf.float32) / math.log(2)}
+
+        def sample(num_samples, temperature, seed, prefix, top_k, top_p):
+            return inference_model.sample(num_samples, temperature, seed, prefix, top_k, top_p)
+
+        return {
+            "serve": (serve, [tf.TensorSpec([None], tf.string, name="strings")]),
+            "sample": (sample, SAMPLE_SIGNATURE),
+        }
+
+    def card(self, data, test):
+        source = self.config.text_file or corpus.FILES[self.config.corpus]
+        return {
+            "description": f"character language model of {self.export_name}: scores strings, samples new ones",
+            "data": {
+                "source": source,
+                "split": f"by {'line' if self.config.text_file or self.config.corpus == 'dinos' else 'stanza'}"
+                f", seed {corpus.SPLIT_SEED}; duplicate names kept once",
+                "lowercase": self.config.lowercase,
+                "vocabulary": "".join(data.vocabulary),
+            },
+            "evaluation": "bits per character of this exported model on every held-out sequence, the end of "
+            "each sequence counted as a character; beside it interpolated Kneser-Ney character n-grams "
+            "(orders 2-8, the order chosen on validation) on the same split; novel_share: of 1,000 samples "
+            "at temperature 1.0 (seed 0), the share that is not a training sequence",
+            "inputs": {
+                "serve": "strings (batch,): any text; characters never seen in training score as the unknown one",
+                "sample": "num_samples, temperature, seed, prefix (a string to continue), top_k (0: all), "
+                "top_p (1: all)",
+            },
+            "outputs": {
+                "serve": "log_prob float32 (batch,): natural log P(string, then its end); bits_per_char",
+                "sample": "text string (num_samples,): prefix + sampled continuation; log_prob",
+            },
+            "examples": ["tyrannosaurus", "velociraptor", "qqqqxz"],
+            "sample_examples": test.details.get("samples_temperature_1", []),
+        }

@@ -1,0 +1,182 @@
+"""Character language model: the corpus split, scores as log-probabilities, sampling in Keras and in the
+SavedModel, bad input, tiny train -> export -> load on generated names, and the shipped model."""
+
+import json
+import math
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from tasks.char_lm import data
+from tasks.char_lm.config import PRESETS, CharLmConfig
+from tasks.char_lm.task import bits_per_char, score_all
+from tasks.char_lm.train import train_and_evaluate
+from tests.conftest import ROOT, assert_each_weight_stored_once
+from zoo.config import from_dict
+
+SYLLABLES = ["tyr", "an", "no", "sau", "rus", "ve", "lo", "ci", "rap", "tor", "ste", "go", "bra", "chi", "o"]
+
+
+def _write_names(path, count=400, seed=0):
+    rng = np.random.default_rng(seed)
+    names = {"".join(rng.choice(SYLLABLES, rng.integers(2, 5))) + "saurus" for _ in range(count)}
+    path.write_text("\n".join(sorted(names)) + "\n\n", encoding="utf-8")
+    return sorted(names)
+
+
+def _config(text_file, workdir, **overrides):
+    return from_dict(
+        CharLmConfig,
+        {**PRESETS["tiny"], "text_file": str(text_file), "out_dir": str(workdir), "max_examples": 0, **overrides},
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("char_lm_tiny")
+    names = _write_names(workdir / "names.txt")
+    metrics = train_and_evaluate(_config(workdir / "names.txt", workdir, epochs=3, hidden_dim=24))
+    model = keras.saving.load_model(workdir / "export" / "model.keras")
+    return workdir, metrics, model, names
+
+
+def test_split_is_by_block_with_no_name_in_two_splits(tmp_path):
+    names = _write_names(tmp_path / "names.txt")
+    (tmp_path / "names.txt").write_text("\n".join(names + names[:50]), encoding="utf-8")  # duplicates
+    splits = data.make_splits(_config(tmp_path / "names.txt", tmp_path))
+    train, validation, test = (set(split.texts) for split in splits)
+    assert not (train & validation or train & test or validation & test)
+    assert len(train) + len(validation) + len(test) == len(names)
+    assert abs(len(test) - 0.1 * len(names)) <= 1
+
+
+def test_stanzas_stay_whole(tmp_path):
+    stanzas = [[f"line {block} {line}" for line in range(4)] for block in range(30)]
+    (tmp_path / "poem.txt").write_text("\n\n".join("\n".join(stanza) for stanza in stanzas), encoding="utf-8")
+    config = _config(tmp_path / "poem.txt", tmp_path)
+    blocks = data.read_blocks(config)
+    assert len(blocks) == 120  # a text file is one sequence per line
+    config.corpus, config.text_file = "shakespeare", ""
+    (tmp_path / "dinos").mkdir()
+    (tmp_path / "poem.txt").rename(tmp_path / "dinos" / "shakespeare.txt")
+    config.data.data_dir = str(tmp_path)
+    splits = data.make_splits(config)
+    for split in splits:
+        assert len(split.texts) % 4 == 0
+        for start in range(0, len(split.texts), 4):
+            assert len({line.split()[1] for line in split.texts[start : start + 4]}) == 1
+
+
+def test_too_small_or_missing_corpus_is_a_clear_error(tmp_path):
+    (tmp_path / "few.txt").write_text("a\nb\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="at least 10"):
+        data.make_splits(_config(tmp_path / "few.txt", tmp_path))
+    with pytest.raises(FileNotFoundError, match="missing.txt"):
+        data.make_splits(_config(tmp_path / "missing.txt", tmp_path))
+
+
+def test_next_character_distribution_sums_to_one_and_steps_match_the_sequence(tiny_run):
+    _, _, model, names = tiny_run
+    ids = model.char_ids(tf.constant([names[0]])).to_tensor()
+    inputs = tf.concat([[[data.END_ID]], ids], axis=1)
+    probabilities = tf.nn.softmax(model(inputs)).numpy()
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+    assert np.all(probabilities[..., 0] == 0)  # padding is never a next character
+    # The one-step recurrence (used for sampling) gives the same log-probabilities as the whole sequence.
+    state, total = model.zero_state(1), 0.0
+    targets = list(ids.numpy()[0]) + [data.END_ID]
+    for token, target in zip(inputs.numpy()[0], targets):
+        log_probs, state = model.step(tf.constant([token]), state)
+        total += float(log_probs[0, target])
+    score, length = model.score(tf.constant([names[0]]))
+    assert float(score[0]) == pytest.approx(total, rel=1e-5) and int(length[0]) == len(names[0]) + 1
+
+
+def test_bad_strings_get_defined_scores(tiny_run):
+    _, _, model, _ = tiny_run
+    strings = ["", "   ", "ñandú ☃ 北京", "x" * 10_000, "\x00\x01", "tyrannosaurus"]
+    scores, lengths = model.score(tf.constant(strings))
+    assert np.all(np.isfinite(scores.numpy())) and np.all(scores.numpy() < 0)
+    assert lengths.numpy().tolist() == [len(s) + 1 for s in strings]
+    alone = [float(model.score(tf.constant([s]))[0][0]) for s in strings]
+    np.testing.assert_allclose(alone, scores.numpy(), rtol=1e-4)  # a row does not depend on its batch mates
+
+
+def test_train_export_and_plain_saved_model_sample_and_score_like_keras(tiny_run):
+    workdir, metrics, model, names = tiny_run
+    assert set(metrics["test"]) == {"bits_per_char", "ngram_bits_per_char", "ratio_to_ngram", "novel_share"}
+    assert json.loads((workdir / "metrics.json").read_text()) == metrics
+    loaded = tf.saved_model.load(str(workdir / "export" / "saved_model"))
+    for prefix, seed in (("", 3), ("tyr", 4)):
+        expected = model.sample(16, 1.0, seed, prefix)["text"].numpy()
+        actual = loaded.sample(16, 1.0, seed, prefix, 0, 1.0)["text"].numpy()
+        np.testing.assert_array_equal(expected, actual)
+        assert all(text.decode().startswith(prefix) for text in actual)
+        assert all(len(text.decode()) <= len(prefix) + 20 for text in actual)  # max_sample_length
+    assert len(set(loaded.sample(16, 1.0, 5, "", 0, 1.0)["text"].numpy()) ^ set(expected)) > 0
+    strings = tf.constant(names[:5] + ["qqqq", ""])
+    np.testing.assert_allclose(loaded.serve(strings)["log_prob"].numpy(), model.score(strings)[0].numpy(), rtol=1e-5)
+    assert_each_weight_stored_once(workdir / "export")
+
+
+def test_greedy_like_sampling_and_top_k(tiny_run):
+    _, _, model, _ = tiny_run
+    greedy = model.sample(8, 1.0, 0, "", 1, 1.0)["text"].numpy()
+    assert len(set(greedy)) == 1  # top_k 1: every sample is the most likely string
+    assert len(set(model.sample(8, 1.0, 0, "", 0, 1.0)["text"].numpy())) > 1
+
+
+def test_test_bits_per_char_are_measured_on_the_export(tiny_run):
+    workdir, metrics, model, _ = tiny_run
+    config = from_dict(CharLmConfig, json.loads((workdir / "export" / "config.json").read_text()))
+    test = data.make_splits(config).test
+    assert bits_per_char(*score_all(model, test.texts)) == pytest.approx(metrics["test"]["bits_per_char"], rel=1e-5)
+
+
+def test_zoo_command_line_samples_and_scores(tiny_run):
+    export_dir = tiny_run[0] / "export"
+    sampled = subprocess.run(
+        [sys.executable, "-m", "zoo", "predict", str(export_dir), "--sample", "3", "--seed", "1", "--prefix", "bra"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert sampled.returncode == 0, sampled.stderr
+    assert len(sampled.stdout.strip().splitlines()) == 3 and sampled.stdout.startswith("bra")
+    scored = subprocess.run(
+        [sys.executable, "-m", "zoo", "predict", str(export_dir), "tyrannosaurus"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert scored.returncode == 0, scored.stderr
+    assert math.isfinite(json.loads(scored.stdout.split(" -> ", 1)[1])["log_prob"])
+
+
+SHIPPED = ROOT / "saved_models" / "dinos"
+needs_shipped = pytest.mark.skipif(not (SHIPPED / "model_card.json").is_file(), reason="saved_models/dinos not trained")
+
+
+@needs_shipped
+def test_shipped_model_samples_novel_names():
+    metrics = zoo.load("dinos").card["test_metrics"]
+    assert metrics["novel_share"] >= 0.9
+    assert metrics["ratio_to_ngram"] == pytest.approx(metrics["bits_per_char"] / metrics["ngram_bits_per_char"])
+
+
+@needs_shipped
+def test_shipped_model_reproduces_its_test_bits_per_char(data_dir):
+    from tasks.char_lm.task import CharLmTask
+    from zoo.runner import evaluate_export
+
+    if not (data_dir / "dinos" / "dinos.txt").is_file():
+        pytest.skip(f"needs {data_dir}/dinos/dinos.txt")
+    test = evaluate_export(CharLmTask, SHIPPED, data_dir)["test"]
+    assert test.metrics == pytest.approx(zoo.load("dinos").card["test_metrics"], abs=1e-9)
