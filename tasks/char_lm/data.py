@@ -67,16 +67,11 @@ def make_splits(config):
     blocks = read_blocks(config)
     order = np.random.default_rng(SPLIT_SEED).permutation(len(blocks))
     total = sum(len(block) for block in blocks)
-    splits, targets = (
-        {"test": [], "validation": [], "train": []},
-        {
-            "test": config.test_fraction * total,
-            "validation": config.validation_fraction * total,
-        },
-    )
+    held_out = {"test": config.test_fraction * total, "validation": config.validation_fraction * total}
+    splits = {"test": [], "validation": [], "train": []}
     name = "test"
     for index in order:
-        if name != "train" and len(splits[name]) >= targets[name]:
+        if name != "train" and len(splits[name]) >= held_out[name]:
             name = "validation" if name == "test" else "train"
         splits[name] += blocks[index]
     return Splits(Lines(splits["train"]), Lines(splits["validation"]), Lines(splits["test"])).head(
