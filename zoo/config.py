@@ -1,11 +1,12 @@
 """Typed, nested run configurations: the sections every task shares, and the task's own fields beside them.
 
 A task's config is a `RunConfig` subclass. Its own fields (model sizes, vocabulary limits, ...) sit at
-the top level; what every task has in common sits in three sections:
+the top level; what the tasks have in common sits in sections:
 
     data:       DataConfig       where the data comes from and how it is batched
     optimizer:  OptimizerConfig  learning rate, clipping, weight decay, schedule, moving average
     export:     ExportConfig     where the end-to-end model is written
+    recurrent:  RecurrentConfig  the model's recurrent stack, in tasks that have one
 
 A field typed `Literal[...]` takes one of the listed values; a config with another value does not
 construct. Every field name is unique across the whole tree, so a field is addressed by its name alone
@@ -17,6 +18,8 @@ import json
 import typing
 from pathlib import Path
 from typing import Literal
+
+from zoo.layers.recurrent_stack import CELLS
 
 STRATEGIES = ("default", "mirrored")
 
@@ -87,7 +90,26 @@ class ExportConfig:
     export_dir: str = ""
 
 
-SECTIONS = {"data": DataConfig, "optimizer": OptimizerConfig, "export": ExportConfig}
+@dataclasses.dataclass
+class RecurrentConfig:
+    """The recurrent stack of a task's model: `RecurrentStack(**dataclasses.asdict(config.recurrent), ...)`.
+
+    Attributes:
+        cell: `lstm`, `gru` or `simple`.
+        hidden_dim: recurrent units per layer (per direction when bidirectional).
+        num_layers: stacked recurrent layers.
+        dropout: dropout between the recurrent layers; tasks also apply it around the stack (their
+            docstrings say where).
+    """
+
+    cell: Literal[tuple(CELLS)] = "lstm"
+    hidden_dim: int = 128
+    num_layers: int = 1
+    dropout: float = 0.0
+
+
+# A task config holds the sections its fields name; `recurrent` only where the task has one stack.
+SECTIONS = {"data": DataConfig, "optimizer": OptimizerConfig, "export": ExportConfig, "recurrent": RecurrentConfig}
 
 
 @dataclasses.dataclass
@@ -101,7 +123,8 @@ class RunConfig:
         seed: seeds Python, NumPy, TensorFlow and data shuffling.
         resume: continue an interrupted run in `out_dir` from its last finished epoch.
         strategy: `default` (one device) or `mirrored` (every local GPU or logical device).
-        data, optimizer, export: the shared sections (see their classes).
+        data, optimizer, export: the shared sections (see their classes); tasks with one recurrent
+            stack add `recurrent`.
     """
 
     out_dir: str = ""

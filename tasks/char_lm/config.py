@@ -3,8 +3,7 @@
 import dataclasses
 from typing import Literal
 
-from zoo.config import DataConfig, RunConfig, section_defaults
-from zoo.layers.recurrent_stack import CELLS
+from zoo.config import DataConfig, RecurrentConfig, RunConfig, section_defaults
 
 CORPORA = ("dinos", "shakespeare")
 
@@ -23,10 +22,7 @@ class CharLmConfig(RunConfig):
         test_fraction: share held out for the test metrics.
         max_length: characters read per sequence in training; longer ones are cut (scoring reads all).
         embedding_dim: character embedding size.
-        cell: `lstm`, `gru` or `simple`.
-        hidden_dim: recurrent units per layer.
-        num_layers: stacked recurrent layers.
-        dropout: dropout on the embeddings, between layers and before the output layer.
+        recurrent: the stack; its dropout also applies to the embeddings and before the output layer.
         max_sample_length: the most characters a sample gets before it is cut.
         model_name: the export's name in `saved_models/`; default the corpus (or the text file's stem).
     """
@@ -41,10 +37,7 @@ class CharLmConfig(RunConfig):
 
     # Model
     embedding_dim: int = 32
-    cell: Literal[tuple(CELLS)] = "lstm"
-    hidden_dim: int = 256
-    num_layers: int = 1
-    dropout: float = 0.3
+    recurrent: RecurrentConfig = section_defaults(RecurrentConfig, cell="lstm", hidden_dim=256, dropout=0.3)
     max_sample_length: int = 64
     model_name: str = ""
 

@@ -1,5 +1,7 @@
 """The character language model, end to end: strings in, log-probabilities or sampled strings out."""
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
@@ -26,10 +28,9 @@ class CharLanguageModel(keras.Model):
         vocabulary: the training characters, in id order.
         lowercase: lower-case strings before scoring them (as the training text was).
         embedding_dim: character embedding size.
-        cell: `lstm`, `gru` or `simple`.
-        hidden_dim: recurrent units per layer.
-        num_layers: stacked recurrent layers.
-        dropout: dropout on the embeddings, between layers and before the output layer.
+        recurrent: the `RecurrentStack`'s `cell`, `hidden_dim`, `num_layers` and `dropout` (the fields of a
+            `zoo.config.RecurrentConfig`); the dropout also applies to the embeddings and before the
+            output layer.
         max_sample_length: the most characters `sample` generates after the prefix.
 
     Call arguments:
@@ -44,10 +45,7 @@ class CharLanguageModel(keras.Model):
         vocabulary,
         lowercase=True,
         embedding_dim=32,
-        cell="gru",
-        hidden_dim=256,
-        num_layers=1,
-        dropout=0.0,
+        recurrent=None,
         max_sample_length=64,
         **kwargs,
     ):
@@ -55,10 +53,7 @@ class CharLanguageModel(keras.Model):
         self.vocabulary = list(vocabulary)
         self.lowercase = lowercase
         self.embedding_dim = embedding_dim
-        self.cell = cell
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
-        self.dropout = dropout
+        self.recurrent = dict(recurrent or {})
         self.max_sample_length = max_sample_length
 
         self.lookup = keras.layers.StringLookup(
@@ -68,17 +63,15 @@ class CharLanguageModel(keras.Model):
         # What each id prints as: nothing for padding, the unknown character and the end.
         self.id_to_char = tf.constant(["", "", ""] + self.vocabulary)
         self.embedding = keras.layers.Embedding(self.vocab_size, embedding_dim, mask_zero=True, name="embedding")
-        self.stack = RecurrentStack(
-            cell, hidden_dim, num_layers, dropout=dropout, return_sequences=True, return_state=True, name="stack"
-        )
-        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.stack = RecurrentStack(**self.recurrent, return_sequences=True, return_state=True, name="stack")
+        self.dropout_layer = keras.layers.Dropout(self.stack.dropout)
         self.output_layer = keras.layers.Dense(self.vocab_size, name="next_char")
         self.build()
 
     def build(self, input_shape=None):
         self.embedding.build((None, None))
         self.stack.build((None, None, self.embedding_dim))
-        self.output_layer.build((None, None, self.hidden_dim))
+        self.output_layer.build((None, None, self.stack.output_dim))
         self.built = True
 
     def _logits(self, outputs, training=None):
@@ -120,8 +113,8 @@ class CharLanguageModel(keras.Model):
     # Sampling.
 
     def zero_state(self, batch):
-        states = self.stack.states_per_layer * self.num_layers
-        return [tf.zeros([batch, self.hidden_dim]) for _ in range(states)]
+        states = self.stack.states_per_layer * self.stack.num_layers
+        return [tf.zeros([batch, self.stack.hidden_dim]) for _ in range(states)]
 
     def step(self, tokens, state, context=None):
         """One step for `zoo.decoding`: log P(next | token, state) `(n, vocab)` and the new state; padding
@@ -173,10 +166,7 @@ class CharLanguageModel(keras.Model):
                 "vocabulary": self.vocabulary,
                 "lowercase": self.lowercase,
                 "embedding_dim": self.embedding_dim,
-                "cell": self.cell,
-                "hidden_dim": self.hidden_dim,
-                "num_layers": self.num_layers,
-                "dropout": self.dropout,
+                "recurrent": self.recurrent,
                 "max_sample_length": self.max_sample_length,
             }
         )
@@ -189,10 +179,7 @@ def build_language_model(config, vocabulary):
         vocabulary,
         lowercase=config.lowercase,
         embedding_dim=config.embedding_dim,
-        cell=config.cell,
-        hidden_dim=config.hidden_dim,
-        num_layers=config.num_layers,
-        dropout=config.dropout,
+        recurrent=dataclasses.asdict(config.recurrent),
         max_sample_length=config.max_sample_length,
         name="char_language_model",
     )

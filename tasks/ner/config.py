@@ -3,9 +3,8 @@
 import dataclasses
 from typing import Literal
 
-from zoo.config import DataConfig, RunConfig, section_defaults
+from zoo.config import DataConfig, RecurrentConfig, RunConfig, section_defaults
 from zoo.layers.character_encoder import ENCODERS
-from zoo.layers.recurrent_stack import CELLS
 
 TAG_SCHEMES = ("iob2", "bioes")
 OUTPUT_LAYERS = ("crf", "softmax")
@@ -26,10 +25,8 @@ class NerConfig(RunConfig):
         char_embedding_dim: character embedding size.
         char_hidden_dim: CNN filters, or LSTM units per direction, of the character encoder.
         max_word_length: characters read per word.
-        cell: `lstm`, `gru` or `simple`.
-        hidden_dim: recurrent units per direction.
-        num_layers: stacked bidirectional layers.
-        dropout: dropout on the word features, between recurrent layers and before the output.
+        recurrent: the bidirectional stack; its dropout also applies to the word features and before
+            the output.
         output_layer: `crf` (Viterbi-decoded tag paths) or `softmax` (independent per-token tags).
     """
 
@@ -45,10 +42,7 @@ class NerConfig(RunConfig):
     char_encoder: Literal[ENCODERS + ("none",)] = "cnn"
     char_embedding_dim: int = 32
     char_hidden_dim: int = 64
-    cell: Literal[tuple(CELLS)] = "lstm"
-    hidden_dim: int = 200
-    num_layers: int = 1
-    dropout: float = 0.5
+    recurrent: RecurrentConfig = section_defaults(RecurrentConfig, cell="lstm", hidden_dim=200, dropout=0.5)
     output_layer: Literal[OUTPUT_LAYERS] = "crf"
 
     # Training

@@ -1,6 +1,8 @@
 """The NER tagger on token strings: word, casing and character features, a bidirectional recurrent
 stack, and a CRF or softmax output."""
 
+import dataclasses
+
 import keras
 
 from data_pipelines import text, words
@@ -38,17 +40,10 @@ def build_tagger(config, vocabulary, num_tags):
         )
         features.append(characters(char_ids))
     hidden = keras.layers.Concatenate(name="word_vectors")(features)
-    hidden = keras.layers.Dropout(config.dropout)(hidden)
-    stack = RecurrentStack(
-        config.cell,
-        config.hidden_dim,
-        config.num_layers,
-        bidirectional=True,
-        dropout=config.dropout,
-        return_sequences=True,
-    )
+    hidden = keras.layers.Dropout(config.recurrent.dropout)(hidden)
+    stack = RecurrentStack(**dataclasses.asdict(config.recurrent), bidirectional=True, return_sequences=True)
     hidden = stack(hidden)
-    hidden = keras.layers.Dropout(config.dropout)(hidden)
+    hidden = keras.layers.Dropout(config.recurrent.dropout)(hidden)
     scores = keras.layers.Dense(num_tags, name="tag_scores")(hidden)
     trainer = keras.Model(tokens, scores, name="ner_trainer")
     if config.output_layer == "crf":

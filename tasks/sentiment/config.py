@@ -4,8 +4,7 @@ import dataclasses
 from typing import Literal
 
 from data_pipelines.text import TRUNCATIONS
-from zoo.config import DataConfig, OptimizerConfig, RunConfig, section_defaults
-from zoo.layers.recurrent_stack import CELLS
+from zoo.config import DataConfig, OptimizerConfig, RecurrentConfig, RunConfig, section_defaults
 
 
 @dataclasses.dataclass
@@ -23,10 +22,7 @@ class SentimentConfig(RunConfig):
         embedding_dropout: share of embedding channels dropped in training (spatial dropout).
         time_reduction: consecutive tokens the recurrent layer reads per step (`TimeReduction`); 1 reads
             one token per step.
-        cell: `lstm`, `gru` or `simple`.
-        hidden_dim: recurrent units per direction.
-        num_layers: stacked recurrent layers.
-        dropout: dropout between recurrent layers and before the output layer.
+        recurrent: the bidirectional stack; its dropout also applies before the output layer.
     """
 
     # Data
@@ -39,11 +35,8 @@ class SentimentConfig(RunConfig):
     embedding_dim: int = 64
     bigram_buckets: int = 32768
     embedding_dropout: float = 0.5
-    cell: Literal[tuple(CELLS)] = "gru"
     time_reduction: int = 2
-    hidden_dim: int = 128
-    num_layers: int = 1
-    dropout: float = 0.3
+    recurrent: RecurrentConfig = section_defaults(RecurrentConfig, cell="gru", hidden_dim=128, dropout=0.3)
 
     # Training
     epochs: int = 2

@@ -1,5 +1,7 @@
 """Sentiment classifier on token ids, and the end-to-end model on raw text."""
 
+import dataclasses
+
 import keras
 
 from zoo.layers import BigramHashing, MaskedGlobalPooling, RecurrentStack, TextToIds, TimeReduction
@@ -28,17 +30,10 @@ def build_classifier(config, embedding_dtype=None):
     features = keras.layers.SpatialDropout1D(config.embedding_dropout)(embedded)
     if config.time_reduction > 1:
         features = TimeReduction(config.time_reduction, name="time_reduction")(features)
-    stack = RecurrentStack(
-        config.cell,
-        config.hidden_dim,
-        config.num_layers,
-        bidirectional=True,
-        dropout=config.dropout,
-        return_sequences=True,
-    )
+    stack = RecurrentStack(**dataclasses.asdict(config.recurrent), bidirectional=True, return_sequences=True)
     features = stack(features)
     pooled = MaskedGlobalPooling(("max", "mean"))(features)
-    pooled = keras.layers.Dropout(config.dropout)(pooled)
+    pooled = keras.layers.Dropout(config.recurrent.dropout)(pooled)
     probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(pooled)
     return keras.Model(token_ids, probability, name="sentiment_classifier")
 
