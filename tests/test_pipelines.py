@@ -119,3 +119,17 @@ def test_imdb_falls_back_to_tensorflow_datasets(tmp_path, monkeypatch):
     assert set(splits) == {"train", "test"}
     assert len(splits["train"].texts) == 6 and isinstance(splits["train"].texts[0], str)
     assert set(splits["test"].labels) <= {0, 1}
+
+
+def test_map_in_length_order_batches_similar_lengths_and_restores_the_order():
+    texts = ["ccc", "a", "bbbbbb", "dd", "", "eeee"]
+    batches = []
+
+    def lengths(batch):
+        batches.append([len(item) for item in batch.numpy()])
+        return {"length": tf.strings.length(batch), "upper": tf.strings.upper(batch)}
+
+    outputs = text.map_in_length_order(lengths, texts, batch_size=4)
+    assert batches == [[0, 1, 2, 3], [4, 6]]
+    assert outputs["length"].tolist() == [len(item) for item in texts]
+    assert [item.decode() for item in outputs["upper"]] == [item.upper() for item in texts]

@@ -36,13 +36,10 @@ class CharLmData(TaskData):
 
 def score_all(model, texts, batch_size=256):
     """Natural log P of each string (end included) and the characters scored, in input order."""
-    order = np.argsort([len(line) for line in texts], kind="stable")
-    log_probs, lengths = np.empty(len(texts)), np.empty(len(texts), np.int64)
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        batch_log_probs, batch_lengths = model.score(tf.constant([texts[i] for i in rows]))
-        log_probs[rows], lengths[rows] = batch_log_probs.numpy(), batch_lengths.numpy()
-    return log_probs, lengths
+    outputs = text.map_in_length_order(
+        lambda batch: dict(zip(("log_prob", "length"), model.score(batch))), texts, batch_size
+    )
+    return outputs["log_prob"].astype(np.float64), outputs["length"]
 
 
 def bits_per_char(log_probs, lengths):

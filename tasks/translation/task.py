@@ -48,19 +48,9 @@ def score(config, hypotheses, references):
 
 def translate_all(translate_fn, sentences, beam_width, alpha, batch_size=256):
     """Translations and scores of a list of strings, through a `translate(sentences, beam_width, alpha)`."""
-    translations, scores = [], []
-    # Sorting by length keeps batches tight; the result comes back in input order.
-    order = np.argsort([len(sentence) for sentence in sentences], kind="stable")
-    for start in range(0, len(order), batch_size):
-        batch = [sentences[i] for i in order[start : start + batch_size]]
-        result = translate_fn(tf.constant(batch), tf.constant(beam_width, tf.int32), tf.constant(alpha, tf.float32))
-        translations += [t.decode("utf-8") for t in result["translation"].numpy()]
-        scores += result["score"].numpy().tolist()
-    restored = np.empty(len(order), dtype=object)
-    restored[order] = translations
-    restored_scores = np.empty(len(order))
-    restored_scores[order] = scores
-    return list(restored), list(restored_scores)
+    beam_width, alpha = tf.constant(beam_width, tf.int32), tf.constant(alpha, tf.float32)
+    outputs = text.map_in_length_order(lambda batch: translate_fn(batch, beam_width, alpha), sentences, batch_size)
+    return [translation.decode("utf-8") for translation in outputs["translation"]], outputs["score"].tolist()
 
 
 def translate_function(model):
