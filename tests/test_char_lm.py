@@ -14,10 +14,11 @@ import tensorflow as tf
 import zoo
 from tasks.char_lm import data
 from tasks.char_lm.config import PRESETS, CharLmConfig
-from tasks.char_lm.task import bits_per_char, score_all
+from tasks.char_lm.task import score_all
 from tasks.char_lm.train import train_and_evaluate
 from tests.conftest import ROOT, assert_each_weight_stored_once
 from zoo.config import from_dict
+from zoo.metrics import bits_per_token
 
 SYLLABLES = ["tyr", "an", "no", "sau", "rus", "ve", "lo", "ci", "rap", "tor", "ste", "go", "bra", "chi", "o"]
 
@@ -135,7 +136,7 @@ def test_test_bits_per_char_are_measured_on_the_export(tiny_run):
     workdir, metrics, model, _ = tiny_run
     config = from_dict(CharLmConfig, json.loads((workdir / "export" / "config.json").read_text()))
     test = data.make_splits(config).test
-    assert bits_per_char(*score_all(model, test.texts)) == pytest.approx(metrics["test"]["bits_per_char"], rel=1e-5)
+    assert bits_per_token(*score_all(model, test.texts)) == pytest.approx(metrics["test"]["bits_per_char"], rel=1e-5)
 
 
 def test_zoo_command_line_samples_and_scores(tiny_run):

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from zoo import ngram
+from zoo import metrics, ngram
 
 NAMES = ["tyrannosaurus", "triceratops", "stegosaurus", "velociraptor", "brachiosaurus", "allosaurus"]
 
@@ -32,4 +32,4 @@ def test_unseen_tokens_get_finite_scores_and_best_order_is_chosen_on_validation(
     model, scores = ngram.best_order(NAMES[:4], NAMES[4:], orders=(2, 3))
     assert set(scores) == {2, 3} and scores[model.order] == min(scores.values())
     assert math.isfinite(model.log_prob("ñandú!")) and model.log_prob("") < 0
-    assert ngram.bits_per_token(model.log_prob, ["saurus"]) > 0
+    assert metrics.bits_per_token(*model.score_all(["saurus"])) > 0

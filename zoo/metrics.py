@@ -1,6 +1,9 @@
 """Evaluation metrics computed on whole test sets in Python."""
 
+import math
 from collections import Counter
+
+import numpy as np
 
 from data_pipelines.tagging import spans
 
@@ -41,3 +44,9 @@ def entity_scores(gold_tags, predicted_tags):
     for entity_type in sorted(set(gold) | set(predicted)):
         results[entity_type] = _scores(correct[entity_type], predicted[entity_type], gold[entity_type])
     return results
+
+
+def bits_per_token(log_probs, lengths):
+    """Mean bits per predicted token over a corpus: `log_probs` are each sequence's natural log-probability,
+    `lengths` the tokens each one predicts (its end included)."""
+    return float(-np.sum(np.asarray(log_probs, np.float64)) / np.sum(lengths) / math.log(2))

@@ -10,6 +10,8 @@ unknown token, so every sequence gets a finite log-probability.
 import collections
 import math
 
+from zoo import metrics
+
 
 class KneserNey:
     """Interpolated Kneser-Ney with one absolute discount per order, estimated from counts of counts.
@@ -77,12 +79,9 @@ class KneserNey:
             context = context[1:] + [token] if self.order > 1 else context
         return total
 
-
-def bits_per_token(log_prob, sequences):
-    """Mean bits per predicted token of `log_prob(sequence)` (nats) over `sequences`, the end token counted."""
-    nats = sum(log_prob(sequence) for sequence in sequences)
-    tokens = sum(len(sequence) + 1 for sequence in sequences)
-    return -nats / tokens / math.log(2)
+    def score_all(self, sequences):
+        """`(log_probs, lengths)`: each sequence's `log_prob` and the tokens it predicts (its end included)."""
+        return [self.log_prob(sequence) for sequence in sequences], [len(sequence) + 1 for sequence in sequences]
 
 
 def best_order(train, validation, orders=range(2, 9), end="\n"):
@@ -94,6 +93,6 @@ def best_order(train, validation, orders=range(2, 9), end="\n"):
     scores, models = {}, {}
     for order in orders:
         models[order] = KneserNey(order, end).fit(train)
-        scores[order] = bits_per_token(models[order].log_prob, validation)
+        scores[order] = metrics.bits_per_token(*models[order].score_all(validation))
     best = min(scores, key=scores.get)
     return models[best], scores

@@ -13,7 +13,7 @@ from data_pipelines import text
 from tasks.char_lm import data as corpus
 from tasks.char_lm.config import PRESETS, CharLmConfig
 from tasks.char_lm.model import build_language_model
-from zoo import ngram
+from zoo import metrics, ngram
 from zoo.task import Evaluation, Task, TaskData
 
 NOVELTY_SAMPLES = 1000
@@ -40,11 +40,6 @@ def score_all(model, texts, batch_size=256):
         lambda batch: dict(zip(("log_prob", "length"), model.score(batch))), texts, batch_size
     )
     return outputs["log_prob"].astype(np.float64), outputs["length"]
-
-
-def bits_per_char(log_probs, lengths):
-    """Bits per character over a corpus, the end of every sequence counted as a character."""
-    return float(-np.sum(log_probs) / np.sum(lengths) / math.log(2))
 
 
 def novelty(model, known, temperature=1.0, seed=0, count=NOVELTY_SAMPLES):
@@ -87,22 +82,22 @@ class CharLmTask(Task):
 
     def evaluate(self, inference_model, data, split):
         texts = getattr(data.splits, split).texts
-        model_bits = bits_per_char(*score_all(inference_model, texts))
-        baseline_bits = ngram.bits_per_token(data.baseline.log_prob, texts)
-        metrics = {
+        model_bits = metrics.bits_per_token(*score_all(inference_model, texts))
+        baseline_bits = metrics.bits_per_token(*data.baseline.score_all(texts))
+        scores = {
             "bits_per_char": model_bits,
             "ngram_bits_per_char": baseline_bits,
             "ratio_to_ngram": model_bits / baseline_bits,
         }
         if split != "test":
-            return Evaluation(metrics)
-        metrics["novel_share"], samples = novelty(inference_model, set(data.splits.train.texts))
+            return Evaluation(scores)
+        scores["novel_share"], samples = novelty(inference_model, set(data.splits.train.texts))
         details = {
             "ngram_order": data.baseline.order,
             "ngram_validation_bits_per_char": {str(order): bits for order, bits in data.baseline_validation.items()},
             "samples_temperature_1": samples,
         }
-        return Evaluation(metrics, details)
+        return Evaluation(scores, details)
 
     def endpoints(self, inference_model, data):
         def serve(strings):
