@@ -66,7 +66,7 @@ def test_train_and_evaluate_writes_metrics_and_export(tiny_run):
     export_dir = workdir / "export"
     card = json.loads((export_dir / "model_card.json").read_text())
     assert card["test_metrics"] == metrics["test"] and card["validation_metrics"] == metrics["validation"]
-    assert card["hyperparameters"]["hidden_dim"] == 8 and card["versions"]["tensorflow"] == tf.__version__
+    assert card["hyperparameters"]["recurrent"]["hidden_dim"] == 8 and card["versions"]["tensorflow"] == tf.__version__
     assert json.loads((export_dir / "config.json").read_text())["data"]["max_examples"] == 256
 
 
