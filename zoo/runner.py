@@ -10,7 +10,6 @@ A task's `train.py` is its entry point and nothing more:
 
 import json
 import time
-from pathlib import Path
 
 from zoo import export, flags, training
 from zoo.config import from_dict
@@ -138,8 +137,9 @@ def entry_points(task_class):
 
 
 def _print_evaluation(task_class, export_dir, data_dir):
-    card = json.loads((export.resolve(export_dir) / export.CARD).read_text())
-    evaluations = evaluate_export(task_class, Path(export_dir), data_dir)
+    export_dir = export.resolve(export_dir)
+    card = json.loads((export_dir / export.CARD).read_text())
+    evaluations = evaluate_export(task_class, export_dir, data_dir)
     for split, evaluation in evaluations.items():
         recorded = card.get(f"{split}_metrics", {})
         for name, value in evaluation.metrics.items():

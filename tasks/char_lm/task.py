@@ -104,12 +104,9 @@ class CharLmTask(Task):
             log_prob, length = inference_model.score(strings)
             return {"log_prob": log_prob, "bits_per_char": -log_prob / tf.cast(length, tf.float32) / math.log(2)}
 
-        def sample(num_samples, temperature, seed, prefix, top_k, top_p):
-            return inference_model.sample(num_samples, temperature, seed, prefix, top_k, top_p)
-
         return {
             "serve": (serve, [tf.TensorSpec([None], tf.string, name="strings")]),
-            "sample": (sample, SAMPLE_SIGNATURE),
+            "sample": (inference_model.sample, SAMPLE_SIGNATURE),
         }
 
     def card(self, data, test):
