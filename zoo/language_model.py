@@ -1,0 +1,137 @@
+"""The core of every recurrent language model in the zoo: token ids in, next-token log-probabilities out,
+exact scores of whole sequences, and sampling inside the graph with the shared sampler.
+
+Tasks subclass it to turn their raw inputs (strings, melodies) into ids and back.
+"""
+
+import keras
+import tensorflow as tf
+
+from zoo import decoding
+from zoo.layers import RecurrentStack
+
+PAD_ID = 0
+NEG_INF = float("-inf")
+# Padding's logit: no probability after the softmax, yet finite, so a masked loss position never makes NaN.
+PAD_LOGIT = -1e9
+
+
+class RecurrentLanguageModel(keras.Model):
+    """Token ids through an embedding and a recurrent stack to a softmax over the next token.
+
+    Id `PAD_ID` (0) pads and never has probability. Ids in `never_sampled` keep the probability the model
+    gives them (so every sequence gets a finite score) but sampling never picks them.
+
+    A base class: a subclass creates its own layers after `super().__init__`, then calls `self.build()`, and
+    puts the arguments that determine `vocab_size` into its `get_config`.
+
+    Args:
+        vocab_size: ids are `0 .. vocab_size - 1`.
+        embedding_dim: token embedding size.
+        recurrent: the `RecurrentStack`'s `cell`, `hidden_dim`, `num_layers` and `dropout` (the fields of a
+            `zoo.config.RecurrentConfig`); the dropout also applies to the embeddings and before the
+            output layer.
+        never_sampled: ids that sampling never picks besides padding.
+        output_name: the name of the output layer.
+
+    Call arguments:
+        inputs: int `(batch, time)` ids, right-padded with `PAD_ID`.
+
+    Returns:
+        Next-token logits `(batch, time, vocab_size)`, `PAD_LOGIT` at `PAD_ID`.
+    """
+
+    def __init__(
+        self, vocab_size, embedding_dim=32, recurrent=None, never_sampled=(), output_name="next_token", **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.recurrent = dict(recurrent or {})
+        self.never_sampled = sorted({PAD_ID, *never_sampled})
+        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
+        self.stack = RecurrentStack(**self.recurrent, return_sequences=True, return_state=True, name="stack")
+        self.dropout_layer = keras.layers.Dropout(self.stack.dropout)
+        self.output_layer = keras.layers.Dense(vocab_size, name=output_name)
+
+    def build(self, input_shape=None):
+        self.embedding.build((None, None))
+        self.stack.build((None, None, self.embedding_dim))
+        self.output_layer.build((None, None, self.stack.output_dim))
+        self.built = True
+
+    def _logits(self, outputs, training=None):
+        logits = self.output_layer(self.dropout_layer(outputs, training=training))
+        return tf.where(tf.range(self.vocab_size) == PAD_ID, PAD_LOGIT, logits)
+
+    def call(self, inputs, training=None):
+        embedded = self.dropout_layer(self.embedding(inputs), training=training)
+        outputs, *_ = self.stack(embedded, mask=inputs != PAD_ID, training=training)
+        return self._logits(outputs, training)
+
+    def score_ids(self, inputs, targets):
+        """Natural log P of each row's targets given its inputs `(batch,)`, and the targets scored.
+
+        Args:
+            inputs, targets: int `(batch, time)`, right-padded with `PAD_ID`; a padded target is not scored.
+        """
+        log_probs = tf.nn.log_softmax(self(inputs))
+        target_log_probs = tf.gather(log_probs, targets, batch_dims=2)
+        valid = targets != PAD_ID
+        return (
+            tf.reduce_sum(tf.where(valid, target_log_probs, 0.0), axis=1),
+            tf.reduce_sum(tf.cast(valid, tf.int32), axis=1),
+        )
+
+    def zero_state(self, batch):
+        states = self.stack.states_per_layer * self.stack.num_layers
+        return [tf.zeros([batch, self.stack.hidden_dim]) for _ in range(states)]
+
+    def step(self, tokens, state, context=None):
+        """One step for `zoo.decoding`: log P(next | token, state) `(n, vocab_size)` and the new state;
+        the `never_sampled` ids get no probability."""
+        embedded = self.embedding(tokens[:, None])
+        outputs, *state = self.stack(embedded, initial_state=state)
+        log_probs = tf.nn.log_softmax(self._logits(outputs[:, 0]))
+        unsampled = tf.reduce_any(tf.range(self.vocab_size)[:, None] == self.never_sampled, axis=1)
+        return tf.where(unsampled, NEG_INF, log_probs), state
+
+    def sample_ids(self, primer, num_samples, end_id, max_length, seed, temperature=1.0, top_k=0, top_p=1.0):
+        """Continues the id sequence `primer` `(time,)` (at least one id) in `num_samples` ways.
+
+        Each sample reads `primer` and then draws up to `max_length` ids, stopping after `end_id` (pass an
+        id in `never_sampled` to always draw `max_length`).
+
+        Args:
+            seed: an int; the same seed gives the same samples, in Keras and in the SavedModel.
+            temperature, top_k, top_p: as in `zoo.decoding.filter_log_probs`.
+
+        Returns:
+            `zoo.decoding.sample`'s dict: `ids (num_samples, max_length)`, `lengths`, `log_prob` of the
+            drawn ids under the unfiltered distribution.
+        """
+
+        def read(index, state):
+            return index + 1, self.step(tf.reshape(primer[index], [1]), state)[1]
+
+        _, state = tf.while_loop(
+            lambda index, _: index < tf.size(primer) - 1, read, (tf.constant(0), self.zero_state(1))
+        )
+        state = [tf.repeat(tensor, num_samples, axis=0) for tensor in state]
+        return decoding.sample(
+            self.step,
+            state,
+            (),
+            tf.fill([num_samples], primer[-1]),
+            end_id,
+            max_length,
+            tf.stack([tf.cast(seed, tf.int32), 0]),
+            temperature,
+            top_k,
+            top_p,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"embedding_dim": self.embedding_dim, "recurrent": self.recurrent})
+        return config
