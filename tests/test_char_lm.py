@@ -73,6 +73,16 @@ def test_stanzas_stay_whole(tmp_path):
             assert len({line.split()[1] for line in split.texts[start : start + 4]}) == 1
 
 
+def test_names_corpus_needs_no_data_directory(tmp_path):
+    config = from_dict(CharLmConfig, {"corpus": "names", "data_dir": str(tmp_path / "empty"), "max_examples": 0})
+    splits = data.make_splits(config)
+    train, validation, test = (set(split.texts) for split in splits)
+    assert len(train) + len(validation) + len(test) > 8000
+    assert not (train & validation or train & test or validation & test)
+    assert {"emma", "oliver"} <= train | validation | test
+    assert splits == data.make_splits(config)  # the same split every time
+
+
 def test_too_small_or_missing_corpus_is_a_clear_error(tmp_path):
     (tmp_path / "few.txt").write_text("a\nb\n", encoding="utf-8")
     with pytest.raises(ValueError, match="at least 10"):

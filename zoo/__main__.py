@@ -55,6 +55,9 @@ def _demo(_args):
         examples = predictor.card.get("examples", [])
         for example, row in zip(examples, predictor.predict(examples)):
             print(f"  {example!r}\n    -> {_format(row)}")
+        if hasattr(predictor.saved_model, "sample"):
+            samples = predictor.saved_model.sample(5, 1.0, 0, "", 0, 1.0)["text"].numpy()
+            print(f"  5 samples (temperature 1, seed 0): {', '.join(text.decode() for text in samples)}")
 
 
 def main(argv=None):

@@ -5,7 +5,7 @@ from typing import Literal
 
 from zoo.config import DataConfig, RecurrentConfig, RunConfig, section_defaults
 
-CORPORA = ("dinos", "shakespeare")
+CORPORA = ("dinos", "shakespeare", "names")
 
 
 @dataclasses.dataclass
@@ -14,7 +14,8 @@ class CharLmConfig(RunConfig):
 
     Attributes:
         corpus: `dinos` (dinosaur names, one per line) or `shakespeare` (the sonnets, one line per sequence),
-            read from the data directory; ignored when `text_file` is set.
+            read from the data directory; `names` (8,633 English first names from the `faker` package), which
+            needs no data directory. Ignored when `text_file` is set.
         text_file: your own UTF-8 text file, one sequence (a name, a line) per line, blank lines skipped.
         lowercase: lower-case every sequence before training and scoring.
         validation_fraction: share of the sequences (of the blocks, for line corpora) held out for

@@ -1,4 +1,5 @@
-"""Sequences of characters for the language model: dinosaur names, the sonnets, or your own text file.
+"""Sequences of characters for the language model: dinosaur names, the sonnets, first names, or your own
+text file.
 
 A corpus is a list of blocks, each a list of sequences (lines). Names are one block per name; the
 sonnets are one block per stanza, so that held-out lines never sit between two training lines of
@@ -6,6 +7,7 @@ the same stanza. Blocks are shuffled with a fixed seed and dealt to test, valida
 that order; a name that occurs twice (after lower-casing) is kept once, so no name is in two splits.
 """
 
+import importlib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,6 +18,9 @@ from data_pipelines import sources, text
 from data_pipelines.splits import Splits
 
 FILES = {"dinos": "dinos/dinos.txt", "shakespeare": "dinos/shakespeare.txt"}
+# The `names` corpus comes from a registry package, so training works with no data directory at all.
+NAME_LOCALES = ("en", "en_GB", "en_IE", "en_IN", "en_KE", "en_NG", "en_NZ", "en_PK", "en_TH", "en_US")
+NAMES_SOURCE = f"first names of faker's English-language locales ({', '.join(NAME_LOCALES)}), MIT licence"
 SPLIT_SEED = 1234
 END_TOKEN = "</s>"  # ends every sequence; never a character, which unicode_split yields one by one
 END_ID = 2  # after text.PAD_ID and text.UNKNOWN_ID
@@ -26,13 +31,28 @@ class Lines(NamedTuple):
     texts: list  # of strings, one sequence each
 
 
+def first_names():
+    """Every first name in `faker`'s English-language locales, sorted so that the split never depends on the
+    order faker keeps them in."""
+    names = set()
+    for locale in NAME_LOCALES:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for attribute in ("first_names", "first_names_male", "first_names_female"):
+            table = getattr(provider, attribute, ())
+            if isinstance(table, (dict, list, tuple)):  # some locales derive first_names with a property
+                names.update(table)
+    return sorted(names)
+
+
 def read_blocks(config):
-    """The corpus as blocks of sequences, from `text_file` or the data directory's `corpus`."""
+    """The corpus as blocks of sequences, from `text_file`, the data directory's `corpus`, or faker's names."""
     if config.text_file:
         path = Path(config.text_file).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"text_file {path} does not exist")
-        one_per_line = True
+        lines, one_per_line = path.read_text(encoding="utf-8").splitlines(), True
+    elif config.corpus == "names":
+        path, lines, one_per_line = "faker", first_names(), True
     else:
         found = sources.find_local([FILES[config.corpus]], config.data.data_dir)
         if not found:
@@ -40,12 +60,12 @@ def read_blocks(config):
                 sources.missing_data_message(
                     f"The {config.corpus} corpus",
                     [FILES[config.corpus]],
-                    "pass --text-file with your own list.",
+                    "pass --text-file with your own list, or --corpus names (no data needed).",
                     config.data.data_dir,
                 )
             )
         path, one_per_line = found[0], config.corpus == "dinos"
-    lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
     lines = [line.strip().lower() if config.lowercase else line.strip() for line in lines]
     if one_per_line:
         blocks = [[line] for line in dict.fromkeys(line for line in lines if line)]

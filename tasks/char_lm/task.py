@@ -110,12 +110,17 @@ class CharLmTask(Task):
         }
 
     def card(self, data, test):
-        source = self.config.text_file or corpus.FILES[self.config.corpus]
+        if self.config.text_file:
+            source = self.config.text_file
+        elif self.config.corpus == "names":
+            source = corpus.NAMES_SOURCE
+        else:
+            source = corpus.FILES[self.config.corpus]
         return {
             "description": f"character language model of {self.export_name}: scores strings, samples new ones",
             "data": {
                 "source": source,
-                "split": f"by {'line' if self.config.text_file or self.config.corpus == 'dinos' else 'stanza'}"
+                "split": f"by {'stanza' if not self.config.text_file and self.config.corpus == 'shakespeare' else 'line'}"
                 f", seed {corpus.SPLIT_SEED}; duplicate names kept once",
                 "lowercase": self.config.lowercase,
                 "vocabulary": "".join(data.vocabulary),
@@ -133,6 +138,9 @@ class CharLmTask(Task):
                 "serve": "log_prob float32 (batch,): natural log P(string, then its end); bits_per_char",
                 "sample": "text string (num_samples,): prefix + sampled continuation; log_prob",
             },
-            "examples": ["tyrannosaurus", "velociraptor", "qqqqxz"],
-            "sample_examples": test.details.get("samples_temperature_1", []),
+            # Two held-out sequences and one that should score badly in any corpus.
+            "examples": [*data.splits.test.texts[:2], "qqqqxz"],
+            "sample_examples": test.details["samples_temperature_1"],
+            "ngram_order": test.details["ngram_order"],
+            "ngram_validation_bits_per_char": test.details["ngram_validation_bits_per_char"],
         }
