@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from zoo import training
 from zoo.config import OptimizerConfig
@@ -67,3 +68,22 @@ def test_resumed_fit_only_keeps_a_better_checkpoint(tmp_path):
     assert training._best_logged(history, "val_accuracy") is None
     history.write_text("epoch,loss,val_accuracy\n0,0.6,0.81\n1,0.4,0.86\n2,0.3,0.84\n")
     assert training._best_logged(history, "val_accuracy") == 0.86
+
+
+def test_resuming_a_finished_fit_trains_nothing_and_loads_the_best_epoch(tmp_path):
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    data = tf.data.Dataset.from_tensor_slices((x, x[:, :1] > 0)).batch(16)
+
+    def compiled():
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile("adam", "binary_crossentropy")
+        return model
+
+    first = compiled()
+    assert len(training.fit(first, data, data, 3, tmp_path, "val_loss", False, mode="min").epoch) == 3
+    again = compiled()
+    assert training.fit(again, data, data, 3, tmp_path, "val_loss", True, mode="min").epoch == []
+    for expected, actual in zip(first.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(expected, actual)
+    assert training._epochs_logged(tmp_path / training.HISTORY) == 3

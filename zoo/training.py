@@ -70,6 +70,14 @@ def start_run(config, workdir=None):
     return workdir
 
 
+def _epochs_logged(history_path):
+    """How many distinct epochs `history_path` logs (0 when it does not exist)."""
+    if not history_path.exists():
+        return 0
+    with open(history_path, newline="") as handle:
+        return len({row["epoch"] for row in csv.DictReader(handle)})
+
+
 def _best_logged(history_path, monitor, mode="max"):
     """The best (`mode`: `"max"` or `"min"`) `monitor` value of the epochs logged so far, or None."""
     if not history_path.exists():
@@ -94,7 +102,8 @@ def fit(
     """Fits `model`, keeping the best epoch by `monitor` on the validation data, and loads it back.
 
     Each finished epoch is backed up under `workdir/backup`; a later call with `resume=True` continues
-    from the last finished epoch, and without it starts over. Writes TensorBoard logs to
+    from the last finished epoch (or, when every epoch has finished, only loads the best one), and without
+    it starts over. Writes TensorBoard logs to
     `workdir/logs` and one CSV row per epoch to `workdir/history.csv`.
 
     Args:
@@ -110,6 +119,12 @@ def fit(
     """
     workdir = Path(workdir)
     backup_dir = workdir / "backup"
+    if resume and not backup_dir.exists() and _epochs_logged(workdir / HISTORY) >= epochs:
+        # Keras deletes the backup when training ends, so a finished run would otherwise start over.
+        model.load_weights(str(workdir / BEST_WEIGHTS))
+        history = keras.callbacks.History()
+        history.on_train_begin()
+        return history
     if not resume:
         shutil.rmtree(backup_dir, ignore_errors=True)
         (workdir / HISTORY).unlink(missing_ok=True)
