@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from zoo import metrics, ngram
@@ -33,3 +34,15 @@ def test_unseen_tokens_get_finite_scores_and_best_order_is_chosen_on_validation(
     assert set(scores) == {2, 3} and scores[model.order] == min(scores.values())
     assert math.isfinite(model.log_prob("ñandú!")) and model.log_prob("") < 0
     assert metrics.bits_per_token(*model.score_all(["saurus"])) > 0
+
+
+def test_samples_follow_the_counts_and_stop_at_the_end_or_never():
+    model = ngram.KneserNey(3).fit(NAMES * 3)
+    rng = np.random.default_rng(0)
+    samples = ["".join(model.sample(40, rng)) for _ in range(200)]
+    # Every name starts with one of five letters; the smoothed model mostly does too, not always.
+    starts = sum(sample[:1] in {name[0] for name in NAMES} for sample in samples)
+    assert 150 < starts < 200 and sum(sample in NAMES for sample in samples) > 10
+    assert all(set(sample) <= set("".join(NAMES)) for sample in samples)
+    endless = model.sample(50, rng, stop_at_end=False)
+    assert len(endless) == 50 and "\n" not in endless

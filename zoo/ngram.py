@@ -40,6 +40,7 @@ class KneserNey:
             for start in range(len(tokens) - self.order + 1):
                 ngrams[tuple(tokens[start : start + self.order])] += 1
         self.vocab_size = len(vocabulary) + 1  # and one unknown token
+        self.vocabulary = sorted(vocabulary, key=repr)  # a fixed order, for reproducible samples
         # counts[k][(context, token)] for k = 1..order: raw at the top, continuation counts below.
         self.counts = {self.order: ngrams}
         for k in range(self.order - 1, 0, -1):
@@ -78,6 +79,26 @@ class KneserNey:
             total += math.log(self.probability(token, context))
             context = context[1:] + [token] if self.order > 1 else context
         return total
+
+    def sample(self, max_length, rng, stop_at_end=True):
+        """A sequence drawn token by token from the model, never the unknown token.
+
+        Args:
+            max_length: the most tokens drawn.
+            rng: a `numpy.random.Generator`.
+            stop_at_end: end the sequence when the end token is drawn; otherwise the end token is never
+                drawn and the sequence has `max_length` tokens.
+        """
+        tokens = [token for token in self.vocabulary if stop_at_end or token != self.end]
+        sequence, context = [], [self.end] * (self.order - 1)
+        while len(sequence) < max_length:
+            weights = [self.probability(token, context) for token in tokens]
+            token = tokens[rng.choice(len(tokens), p=[weight / sum(weights) for weight in weights])]
+            if token == self.end:
+                break
+            sequence.append(token)
+            context = context[1:] + [token] if self.order > 1 else context
+        return sequence
 
     def score_all(self, sequences):
         """`(log_probs, lengths)`: each sequence's `log_prob` and the tokens it predicts (its end included)."""
