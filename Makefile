@@ -6,7 +6,10 @@ STAMP := $(VENV)/.installed
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test lint format setup clean
+# Debian packages some features need (tests that need one skip with the reason where it is missing).
+APT_PACKAGES := fluidsynth fluid-soundfont-gm
+
+.PHONY: run test lint format setup system-packages clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,10 +19,17 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+system-packages:
+	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)) \
+			|| echo "Could not install $(APT_PACKAGES); the tests that need them skip."; \
+	else echo "Install $(APT_PACKAGES) (apt-get, as root) for audio rendering; the tests that need them skip."; fi
+
 run: $(STAMP)
 	$(BIN)/python -m zoo demo
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

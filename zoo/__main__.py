@@ -31,6 +31,9 @@ def _predict(args):
     if args.sample:
         _sample(predictor, args)
         return
+    if args.events:
+        _generate(predictor, args)
+        return
     if not args.inputs:
         sys.exit("predict needs inputs, or --sample N for a model that samples")
     for text, row in zip(args.inputs, predictor.predict(args.inputs)):
@@ -43,6 +46,25 @@ def _sample(predictor, args):
     result = predictor.saved_model.sample(args.sample, args.temperature, args.seed, args.prefix, args.top_k, args.top_p)
     for text in result["text"].numpy():
         print(text.decode("utf-8"))
+
+
+def _generate(predictor, args):
+    if not hasattr(predictor.saved_model, "generate"):
+        sys.exit(f"{predictor.name} has no generate endpoint; its endpoints: {', '.join(predictor.endpoints())}")
+    import numpy as np
+
+    from data_pipelines import midi
+
+    no_primer = np.zeros([0], np.int32)
+    result = predictor.saved_model.generate(
+        args.events, args.temperature, args.top_k, args.top_p, args.seed, no_primer, args.condition, 1
+    )
+    events = result["events"].numpy()[0]
+    if not args.out:
+        print(" ".join(str(event) for event in events))
+        return
+    for path in midi.write_melody(events, args.out, predictor.card.get("tempo_bpm", 120.0)):
+        print(f"wrote {path}")
 
 
 def _demo(_args):
@@ -68,11 +90,20 @@ def main(argv=None):
     predict.add_argument("model", help="model name in saved_models/ or an export directory")
     predict.add_argument("inputs", nargs="*")
     predict.add_argument("--sample", type=int, default=0, metavar="N", help="print N samples (language models)")
-    predict.add_argument("--temperature", type=float, default=1.0, help="with --sample: below 1 sharpens")
-    predict.add_argument("--seed", type=int, default=0, help="with --sample: the same seed gives the same samples")
+    predict.add_argument("--temperature", type=float, default=1.0, help="with --sample or --events: below 1 sharpens")
+    predict.add_argument(
+        "--seed", type=int, default=0, help="with --sample or --events: the same seed, the same output"
+    )
     predict.add_argument("--prefix", default="", help="with --sample: the text every sample continues")
-    predict.add_argument("--top-k", type=int, default=0, help="with --sample: keep the k likeliest; 0 keeps all")
-    predict.add_argument("--top-p", type=float, default=1.0, help="with --sample: nucleus mass; 1 keeps all")
+    predict.add_argument(
+        "--top-k", type=int, default=0, help="with --sample or --events: keep the k likeliest; 0 keeps all"
+    )
+    predict.add_argument(
+        "--top-p", type=float, default=1.0, help="with --sample or --events: nucleus mass; 1 keeps all"
+    )
+    predict.add_argument("--events", type=int, default=0, metavar="N", help="generate N events (music models)")
+    predict.add_argument("--condition", default="", help="with --events: a condition from the model card")
+    predict.add_argument("--out", default="", help="with --events: write a MIDI file and its piano roll")
     predict.set_defaults(run=_predict)
     commands.add_parser("demo", help="every exported model on its built-in examples").set_defaults(run=_demo)
     args = parser.parse_args(argv)

@@ -1,0 +1,1 @@
+"""Melody generation: a recurrent model of monophonic solos, sampled event by event into MIDI (one-to-many)."""

@@ -1,0 +1,76 @@
+"""Music configuration and presets."""
+
+import dataclasses
+from typing import Literal
+
+from zoo.config import DataConfig, RecurrentConfig, RunConfig, section_defaults
+
+CORPORA = ("wjazzd", "metheny", "folk")
+
+
+@dataclasses.dataclass
+class MusicConfig(RunConfig):
+    """Melody events (one per sixteenth note) through a recurrent stack to a softmax over the next event.
+
+    Attributes:
+        corpus: `wjazzd` (the Weimar Jazz Database's 453 solos) or `metheny` (the guitar line of
+            `original_metheny.mid`), read from the data directory; `folk` (O'Neill's 1850 tunes, shipped
+            inside music21), which needs no data directory. Ignored when `midi_dir` is set.
+        midi_dir: a folder of your own MIDI files (searched recursively), one melody per file.
+        instrument: the name of the track that holds the melody in every file; empty picks the non-drum
+            track that is a single line (the one with the most notes if several are).
+        condition_on_performer: start each WJazzD solo with its performer's token (performers with at least
+            two training solos; the others share the corpus token) instead of the corpus token.
+        validation_fraction: share of the pieces held out for epoch selection (of the steps, for `metheny`).
+        test_fraction: share held out for the test metrics.
+        window: events per training sequence; pieces are cut into windows that each start from the
+            condition token.
+        max_transpose: in training, each window moves by a random number of semitones up to this either way
+            (where its notes stay in the pitch range); 0 turns the augmentation off.
+        embedding_dim: event embedding size.
+        recurrent: the stack; its dropout also applies to the embeddings and before the output layer.
+        tempo: beats per minute of the MIDI files the model's events are written to.
+    """
+
+    # Data
+    corpus: Literal[CORPORA] = "wjazzd"
+    midi_dir: str = ""
+    instrument: str = ""
+    condition_on_performer: bool = True
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.1
+    window: int = 256
+    max_transpose: int = 5
+
+    # Model
+    embedding_dim: int = 64
+    recurrent: RecurrentConfig = section_defaults(RecurrentConfig, cell="lstm", hidden_dim=256, dropout=0.2)
+    tempo: float = 140.0
+
+    # Training
+    epochs: int = 20
+    data: DataConfig = section_defaults(DataConfig, batch_size=64, num_buckets=2)
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("validation_fraction", "test_fraction"):
+            if not 0 < getattr(self, name) < 0.5:
+                raise ValueError(f"{name} must be in (0, 0.5), got {getattr(self, name)}")
+        if self.window < 2:
+            raise ValueError(f"window must be at least 2 events, got {self.window}")
+
+
+PRESETS = {
+    "default": {},
+    "folk": {"corpus": "folk", "tempo": 120.0},
+    # Seconds on a CPU: for tests and smoke runs, not for accuracy.
+    "tiny": {
+        "corpus": "folk",
+        "epochs": 2,
+        "max_examples": 40,
+        "window": 64,
+        "embedding_dim": 8,
+        "hidden_dim": 16,
+        "batch_size": 16,
+    },
+}
