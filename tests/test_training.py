@@ -82,8 +82,14 @@ def test_resuming_a_finished_fit_trains_nothing_and_loads_the_best_epoch(tmp_pat
 
     first = compiled()
     assert len(training.fit(first, data, data, 3, tmp_path, "val_loss", False, mode="min").epoch) == 3
+    seconds = training.training_seconds(tmp_path)
+    assert seconds > 0
     again = compiled()
     assert training.fit(again, data, data, 3, tmp_path, "val_loss", True, mode="min").epoch == []
     for expected, actual in zip(first.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(expected, actual)
-    assert training._epochs_logged(tmp_path / training.HISTORY) == 3
+    assert training.epochs_logged(tmp_path) == 3 and training.training_seconds(tmp_path) == seconds
+    # Starting over forgets the old run's epochs and time.
+    (tmp_path / training.TRAINING_TIME).write_text('{"seconds": 1000000.0}')
+    training.fit(compiled(), data, data, 1, tmp_path, "val_loss", False, mode="min")
+    assert training.epochs_logged(tmp_path) == 1 and training.training_seconds(tmp_path) < 1000000.0

@@ -9,7 +9,6 @@ A task's `train.py` is its entry point and nothing more:
 """
 
 import json
-import time
 
 from zoo import export, flags, training
 from zoo.config import from_dict
@@ -43,8 +42,7 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
             loss=task.loss(model),
             metrics=task.metrics(),
         )
-    started = time.time()
-    history = training.fit(
+    training.fit(
         model,
         data.train,
         data.validation,
@@ -56,7 +54,7 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
         validation_metrics=task.validation_callbacks(model, data),
         mode=task.monitor_mode,
     )
-    training_time = round(time.time() - started, 1)
+    training_time = training.training_seconds(workdir)
 
     inference = task.inference_model(model, data)
     evaluations = {split: task.evaluate(inference, data, split) for split in SPLITS}
@@ -64,7 +62,7 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
         "test": evaluations["test"].metrics,
         "validation": evaluations["validation"].metrics,
         "split_sizes": data.splits.sizes(),
-        "epochs_run": len(history.epoch),
+        "epochs_run": training.epochs_logged(workdir),
         "replicas": strategy.num_replicas_in_sync,
         "training_time_s": training_time,
         "parameters": inference.count_params(),

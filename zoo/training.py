@@ -1,8 +1,10 @@
 """Seeding, distribution strategy, optimizer and a resumable fit loop shared by every task."""
 
 import csv
+import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import keras
@@ -10,6 +12,7 @@ import tensorflow as tf
 
 BEST_WEIGHTS = "checkpoints/best.weights.h5"
 HISTORY = "history.csv"
+TRAINING_TIME = "training_time.json"
 
 
 def set_seed(seed):
@@ -70,8 +73,30 @@ def start_run(config, workdir=None):
     return workdir
 
 
-def _epochs_logged(history_path):
-    """How many distinct epochs `history_path` logs (0 when it does not exist)."""
+class _TrainingClock(keras.callbacks.Callback):
+    """Writes the seconds spent training, over every call of a resumed run, after each epoch."""
+
+    def __init__(self, path, previous_seconds):
+        super().__init__()
+        self.path, self.previous_seconds = path, previous_seconds
+
+    def on_train_begin(self, logs=None):
+        self.started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = self.previous_seconds + time.time() - self.started
+        self.path.write_text(json.dumps({"seconds": round(seconds, 1)}) + "\n")
+
+
+def training_seconds(workdir):
+    """The seconds a run in `workdir` has spent training, over all its calls (0 before its first epoch)."""
+    path = Path(workdir) / TRAINING_TIME
+    return json.loads(path.read_text())["seconds"] if path.exists() else 0.0
+
+
+def epochs_logged(workdir):
+    """How many distinct epochs a run in `workdir` has finished, over all its calls."""
+    history_path = Path(workdir) / HISTORY
     if not history_path.exists():
         return 0
     with open(history_path, newline="") as handle:
@@ -119,7 +144,7 @@ def fit(
     """
     workdir = Path(workdir)
     backup_dir = workdir / "backup"
-    if resume and not backup_dir.exists() and _epochs_logged(workdir / HISTORY) >= epochs:
+    if resume and not backup_dir.exists() and epochs_logged(workdir) >= epochs:
         # Keras deletes the backup when training ends, so a finished run would otherwise start over.
         model.load_weights(str(workdir / BEST_WEIGHTS))
         history = keras.callbacks.History()
@@ -128,9 +153,13 @@ def fit(
     if not resume:
         shutil.rmtree(backup_dir, ignore_errors=True)
         (workdir / HISTORY).unlink(missing_ok=True)
+        (workdir / TRAINING_TIME).unlink(missing_ok=True)
     (workdir / BEST_WEIGHTS).parent.mkdir(parents=True, exist_ok=True)
 
-    built_in = [keras.callbacks.BackupAndRestore(str(backup_dir))]
+    built_in = [
+        keras.callbacks.BackupAndRestore(str(backup_dir)),
+        _TrainingClock(workdir / TRAINING_TIME, training_seconds(workdir)),
+    ]
     if getattr(model.optimizer, "use_ema", False):
         # Validation and the best checkpoint see the averaged weights; the backup keeps the raw ones.
         built_in.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
