@@ -2,6 +2,7 @@
 the folk tunes shipped in music21 (no data directory), and the real corpora when ZOO_DATA_DIR is set."""
 
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -228,8 +229,30 @@ def test_wjazzd_split_is_by_solo_and_conditions_on_performers(jazz_config):
 
 
 def test_metheny_is_split_by_time_on_note_onsets(jazz_config):
-    jazz_config.corpus = "metheny"
-    splits = data.make_splits(jazz_config)
+    splits = data.make_splits(from_dict(MusicConfig, {"corpus": "metheny", "data_dir": jazz_config.data.data_dir}))
     parts = [split.events[0] for split in splits]
     assert sum(len(part) for part in parts) == 2619
     assert all(part[0] >= 0 for part in parts[1:])  # each held-out stretch starts on a note
+
+
+SHIPPED = ROOT / "saved_models" / "music"
+
+
+def test_shipped_model_generates_the_same_solo_in_keras_and_the_saved_model():
+    model = keras.saving.load_model(SHIPPED / "model.keras")
+    loaded = tf.saved_model.load(str(SHIPPED / "saved_model"))
+    primer = midi.melody_to_events(MELODY)
+    for condition in ("JohnColtrane", ""):
+        expected = model.generate(64, 0.9, 0, 0.95, 11, primer, condition, 2)["events"].numpy()
+        actual = loaded.generate(64, 0.9, 0, 0.95, 11, tf.constant(primer), condition, 2)["events"].numpy()
+        np.testing.assert_array_equal(expected, actual)
+
+
+def test_shipped_model_card_perplexity_is_measured_on_the_test_solos(jazz_config):
+    card = json.loads((SHIPPED / "model_card.json").read_text())
+    model = keras.saving.load_model(SHIPPED / "model.keras")
+    test = data.make_splits(jazz_config).test
+    log_probs, lengths, correct = score_pieces(model, test)
+    assert -log_probs.sum() / lengths.sum() == pytest.approx(card["test_metrics"]["nll"], rel=1e-4)
+    assert correct.sum() / lengths.sum() == pytest.approx(card["test_metrics"]["accuracy"], abs=1e-4)
+    assert card["test_metrics"]["perplexity_ratio_to_ngram"] <= 0.85

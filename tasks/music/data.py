@@ -121,7 +121,8 @@ def read_folk(max_pieces=0):
         return Pieces(stored["names"], stored["conditions"], [np.array(e, np.int32) for e in stored["events"]])
     names, events = [], []
     for path in sorted(music21.corpus.getComposer(FOLK_CORPUS)):
-        for score in music21.corpus.parse(path).scores:
+        parsed = music21.corpus.parse(path)  # an Opus of tunes, or a Score where a file holds one
+        for score in parsed.scores if isinstance(parsed, music21.stream.Opus) else [parsed]:
             try:
                 events.append(midi.melody_to_events(midi.read_score(score)))
             except midi.UnreadableMidi:
