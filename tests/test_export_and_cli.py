@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ROOT
 from zoo import export, flags
-from zoo.config import DataConfig, OptimizerConfig, RunConfig, from_dict, section_defaults
+from zoo.config import DataConfig, OptimizerConfig, RunConfig, SplitConfig, from_dict, section_defaults
 
 
 def _write(text):
@@ -116,6 +116,18 @@ def test_parse_config_rejects_bad_values():
         flags.parse_config(_Config, _PRESETS, ["--batch-size", "0"])
     with pytest.raises(SystemExit):
         flags.parse_config(_Config, _PRESETS, ["--hidden-dim", "many"])
+
+
+def test_split_section_takes_fractions_between_zero_and_a_half():
+    @dataclasses.dataclass
+    class Splitting(RunConfig):
+        split: SplitConfig = dataclasses.field(default_factory=SplitConfig)
+
+    presets = {"default": {}}
+    assert flags.parse_config(Splitting, presets, ["--test-fraction", "0.2"]).split.test_fraction == 0.2
+    for flag in ("--validation-fraction", "--split.test-fraction"):
+        with pytest.raises(ValueError, match="fraction must be in"):
+            flags.parse_config(Splitting, presets, [flag, "0.5"])
 
 
 def test_command_line_is_quoted():

@@ -7,6 +7,7 @@ the top level; what the tasks have in common sits in sections:
     optimizer:  OptimizerConfig  learning rate, clipping, weight decay, schedule, moving average
     export:     ExportConfig     where the end-to-end model is written
     recurrent:  RecurrentConfig  the model's recurrent stack, in tasks that have one
+    split:      SplitConfig      the shares held out for validation and test, in tasks that split their data
 
 A field typed `Literal[...]` takes one of the listed values; a config with another value does not
 construct. Every field name is unique across the whole tree, so a field is addressed by its name alone
@@ -108,8 +109,33 @@ class RecurrentConfig:
     dropout: float = 0.0
 
 
-# A task config holds the sections its fields name; `recurrent` only where the task has one stack.
-SECTIONS = {"data": DataConfig, "optimizer": OptimizerConfig, "export": ExportConfig, "recurrent": RecurrentConfig}
+@dataclasses.dataclass
+class SplitConfig:
+    """How a task that splits its own data (rather than reading given splits) holds some of it out.
+
+    Attributes:
+        validation_fraction: share of the examples held out for epoch selection.
+        test_fraction: share held out for the test metrics.
+    """
+
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.1
+
+    def __post_init__(self):
+        for name in ("validation_fraction", "test_fraction"):
+            if not 0 < getattr(self, name) < 0.5:
+                raise ValueError(f"{name} must be in (0, 0.5), got {getattr(self, name)}")
+
+
+# A task config holds the sections its fields name; `recurrent` only where the task has one stack, `split`
+# only where it splits its data itself.
+SECTIONS = {
+    "data": DataConfig,
+    "optimizer": OptimizerConfig,
+    "export": ExportConfig,
+    "recurrent": RecurrentConfig,
+    "split": SplitConfig,
+}
 
 
 @dataclasses.dataclass

@@ -3,7 +3,7 @@
 import dataclasses
 from typing import Literal
 
-from zoo.config import DataConfig, RecurrentConfig, RunConfig, section_defaults
+from zoo.config import DataConfig, RecurrentConfig, RunConfig, SplitConfig, section_defaults
 
 CORPORA = ("dinos", "shakespeare", "names")
 
@@ -18,9 +18,7 @@ class CharLmConfig(RunConfig):
             needs no data directory. Ignored when `text_file` is set.
         text_file: your own UTF-8 text file, one sequence (a name, a line) per line, blank lines skipped.
         lowercase: lower-case every sequence before training and scoring.
-        validation_fraction: share of the sequences (of the blocks, for line corpora) held out for
-            epoch selection.
-        test_fraction: share held out for the test metrics.
+        split: the shares of the sequences held out for validation and test (dealt block by block).
         max_length: characters read per sequence in training; longer ones are cut (scoring reads all).
         embedding_dim: character embedding size.
         recurrent: the stack; its dropout also applies to the embeddings and before the output layer.
@@ -32,8 +30,7 @@ class CharLmConfig(RunConfig):
     corpus: Literal[CORPORA] = "dinos"
     text_file: str = ""
     lowercase: bool = True
-    validation_fraction: float = 0.1
-    test_fraction: float = 0.1
+    split: SplitConfig = dataclasses.field(default_factory=SplitConfig)
     max_length: int = 100
 
     # Model
@@ -45,12 +42,6 @@ class CharLmConfig(RunConfig):
     # Training
     epochs: int = 40
     data: DataConfig = section_defaults(DataConfig, batch_size=32, num_buckets=4)
-
-    def __post_init__(self):
-        super().__post_init__()
-        for name in ("validation_fraction", "test_fraction"):
-            if not 0 < getattr(self, name) < 0.5:
-                raise ValueError(f"{name} must be in (0, 0.5), got {getattr(self, name)}")
 
 
 PRESETS = {

@@ -87,7 +87,7 @@ def make_splits(config):
     blocks = read_blocks(config)
     order = np.random.default_rng(SPLIT_SEED).permutation(len(blocks))
     total = sum(len(block) for block in blocks)
-    held_out = {"test": config.test_fraction * total, "validation": config.validation_fraction * total}
+    held_out = {"test": config.split.test_fraction * total, "validation": config.split.validation_fraction * total}
     splits = {"test": [], "validation": [], "train": []}
     name = "test"
     for index in order:

@@ -3,7 +3,7 @@
 import dataclasses
 from typing import Literal
 
-from zoo.config import DataConfig, RecurrentConfig, RunConfig, section_defaults
+from zoo.config import DataConfig, RecurrentConfig, RunConfig, SplitConfig, section_defaults
 
 CORPORA = ("wjazzd", "metheny", "folk")
 
@@ -21,8 +21,7 @@ class MusicConfig(RunConfig):
             track that is a single line (the one with the most notes if several are).
         condition_on_performer: start each WJazzD solo with its performer's token (performers with at least
             two training solos; the others share the corpus token) instead of the corpus token.
-        validation_fraction: share of the pieces held out for epoch selection (of the steps, for `metheny`).
-        test_fraction: share held out for the test metrics.
+        split: the shares of the pieces (of the steps, for `metheny`) held out for validation and test.
         window: events per training sequence; pieces are cut into windows that each start from the
             condition token.
         max_transpose: in training, each window moves by a random number of semitones up to this either way
@@ -37,8 +36,7 @@ class MusicConfig(RunConfig):
     midi_dir: str = ""
     instrument: str = ""
     condition_on_performer: bool = True
-    validation_fraction: float = 0.1
-    test_fraction: float = 0.1
+    split: SplitConfig = dataclasses.field(default_factory=SplitConfig)
     window: int = 128
     max_transpose: int = 5
 
@@ -55,9 +53,6 @@ class MusicConfig(RunConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("validation_fraction", "test_fraction"):
-            if not 0 < getattr(self, name) < 0.5:
-                raise ValueError(f"{name} must be in (0, 0.5), got {getattr(self, name)}")
         if self.window < 2:
             raise ValueError(f"window must be at least 2 events, got {self.window}")
 

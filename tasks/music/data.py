@@ -159,7 +159,7 @@ def _split_by_time(pieces, config):
     """The one piece cut into train, validation and test stretches, each starting on a note."""
     events = pieces.events[0]
     onsets = np.flatnonzero(events >= 0)
-    cuts = [1 - config.validation_fraction - config.test_fraction, 1 - config.test_fraction]
+    cuts = [1 - config.split.validation_fraction - config.split.test_fraction, 1 - config.split.test_fraction]
     first, second = (int(onsets[np.searchsorted(onsets, share * len(events))]) for share in cuts)
     parts = {"train": events[:first], "validation": events[first:second], "test": events[second:]}
     return Splits(*(Pieces([f"{pieces.names[0]} ({name})"], pieces.conditions, [part]) for name, part in parts.items()))
@@ -180,8 +180,8 @@ def make_splits(config):
     if len(pieces.events) < 3:
         raise ValueError(f"{len(pieces.events)} pieces with a melody; a split needs at least 3")
     order = np.random.default_rng(SPLIT_SEED).permutation(len(pieces.events))
-    test_count = max(1, round(config.test_fraction * len(order)))
-    validation_count = max(1, round(config.validation_fraction * len(order)))
+    test_count = max(1, round(config.split.test_fraction * len(order)))
+    validation_count = max(1, round(config.split.validation_fraction * len(order)))
     parts = np.split(order, [test_count, test_count + validation_count])
     test, validation, train = (Pieces(*([field[i] for i in part] for field in pieces)) for part in parts)
     return Splits(train, validation, test).head(config.data.max_examples)
