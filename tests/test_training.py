@@ -65,9 +65,9 @@ def test_strategies():
 
 def test_resumed_fit_only_keeps_a_better_checkpoint(tmp_path):
     history = tmp_path / training.HISTORY
-    assert training._best_logged(history, "val_accuracy") is None
+    assert training._best_logged(tmp_path, "val_accuracy") is None
     history.write_text("epoch,loss,val_accuracy\n0,0.6,0.81\n1,0.4,0.86\n2,0.3,0.84\n")
-    assert training._best_logged(history, "val_accuracy") == 0.86
+    assert training._best_logged(tmp_path, "val_accuracy") == 0.86
 
 
 def test_resuming_a_finished_fit_trains_nothing_and_loads_the_best_epoch(tmp_path):

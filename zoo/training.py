@@ -94,21 +94,23 @@ def training_seconds(workdir):
     return json.loads(path.read_text())["seconds"] if path.exists() else 0.0
 
 
-def epochs_logged(workdir):
-    """How many distinct epochs a run in `workdir` has finished, over all its calls."""
+def _history_rows(workdir):
+    """The rows of the epochs a run in `workdir` has logged, over all its calls."""
     history_path = Path(workdir) / HISTORY
     if not history_path.exists():
-        return 0
+        return []
     with open(history_path, newline="") as handle:
-        return len({row["epoch"] for row in csv.DictReader(handle)})
+        return list(csv.DictReader(handle))
 
 
-def _best_logged(history_path, monitor, mode="max"):
+def epochs_logged(workdir):
+    """How many distinct epochs a run in `workdir` has finished, over all its calls."""
+    return len({row["epoch"] for row in _history_rows(workdir)})
+
+
+def _best_logged(workdir, monitor, mode="max"):
     """The best (`mode`: `"max"` or `"min"`) `monitor` value of the epochs logged so far, or None."""
-    if not history_path.exists():
-        return None
-    with open(history_path, newline="") as handle:
-        values = [float(row[monitor]) for row in csv.DictReader(handle) if row.get(monitor)]
+    values = [float(row[monitor]) for row in _history_rows(workdir) if row.get(monitor)]
     return (max if mode == "max" else min)(values, default=None)
 
 
@@ -128,8 +130,8 @@ def fit(
 
     Each finished epoch is backed up under `workdir/backup`; a later call with `resume=True` continues
     from the last finished epoch (or, when every epoch has finished, only loads the best one), and without
-    it starts over. Writes TensorBoard logs to
-    `workdir/logs` and one CSV row per epoch to `workdir/history.csv`.
+    it starts over. Writes TensorBoard logs to `workdir/logs` and one CSV row per epoch to
+    `workdir/history.csv`.
 
     Args:
         monitor: the validation metric that picks the best epoch, e.g. `"val_accuracy"`.
@@ -172,7 +174,7 @@ def fit(
             save_best_only=True,
             save_weights_only=True,
             # A resumed run only replaces the best checkpoint with a better epoch than those before.
-            initial_value_threshold=_best_logged(workdir / HISTORY, monitor, mode),
+            initial_value_threshold=_best_logged(workdir, monitor, mode),
         ),
         keras.callbacks.TensorBoard(str(workdir / "logs")),
         keras.callbacks.CSVLogger(str(workdir / HISTORY), append=True),
