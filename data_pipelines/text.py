@@ -112,13 +112,13 @@ def bucketed_batches(dataset, batch_size, boundaries, lengths, padding_values=(P
     return batches.apply(tf.data.experimental.assert_cardinality(num_batches))
 
 
-def map_in_length_order(function, texts, batch_size):
-    """Runs `function(strings (batch,)) -> {name: tensor (batch, ...)}` over `texts` in batches of texts of
-    similar length, so batches carry little padding, and returns `{name: array}` in the order of `texts`."""
-    order = np.argsort([len(text) for text in texts], kind="stable")
+def map_in_length_order(function, items, batch_size, length=len):
+    """Runs `function(list of items) -> {name: tensor (batch, ...)}` over `items` in batches of items of
+    similar `length`, so batches carry little padding, and returns `{name: array}` in the order of `items`."""
+    order = np.argsort([length(item) for item in items], kind="stable")
     parts = {}
     for start in range(0, len(order), batch_size):
-        outputs = function(tf.constant([texts[i] for i in order[start : start + batch_size]]))
+        outputs = function([items[i] for i in order[start : start + batch_size]])
         for name, value in outputs.items():
             parts.setdefault(name, []).append(np.asarray(value))
     restored = {}

@@ -170,7 +170,7 @@ def test_saved_model_generates_what_keras_generates_and_continues_a_primer(tiny_
 def test_saved_model_scores_like_the_evaluation(tiny_run):
     workdir, _, model = tiny_run
     pieces = data.Pieces(["a", "b"], ["folk", "folk"], [midi.melody_to_events(MELODY), np.array([62, -2, -1])])
-    log_probs, lengths, _ = score_pieces(model, pieces)
+    log_probs, lengths, _ = score_pieces(model, data.piece_ids(pieces, model.conditions))
     loaded = tf.saved_model.load(str(workdir / "export" / "saved_model"))
     events = tf.constant([pieces.events[0], np.pad(pieces.events[1], (0, 26))], tf.int32)
     scored = loaded.score(events, tf.constant([29, 3]), tf.constant(["folk", "folk"]))
@@ -252,7 +252,7 @@ def test_shipped_model_card_perplexity_is_measured_on_the_test_solos(jazz_config
     card = json.loads((SHIPPED / "model_card.json").read_text())
     model = keras.saving.load_model(SHIPPED / "model.keras")
     test = data.make_splits(jazz_config).test
-    log_probs, lengths, correct = score_pieces(model, test)
+    log_probs, lengths, correct = score_pieces(model, data.piece_ids(test, model.conditions))
     assert -log_probs.sum() / lengths.sum() == pytest.approx(card["test_metrics"]["nll"], rel=1e-4)
     assert correct.sum() / lengths.sum() == pytest.approx(card["test_metrics"]["accuracy"], abs=1e-4)
     assert card["test_metrics"]["perplexity_ratio_to_ngram"] <= 0.85

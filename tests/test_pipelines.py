@@ -126,10 +126,20 @@ def test_map_in_length_order_batches_similar_lengths_and_restores_the_order():
     batches = []
 
     def lengths(batch):
-        batches.append([len(item) for item in batch.numpy()])
+        batches.append([len(item) for item in batch])
         return {"length": tf.strings.length(batch), "upper": tf.strings.upper(batch)}
 
     outputs = text.map_in_length_order(lengths, texts, batch_size=4)
     assert batches == [[0, 1, 2, 3], [4, 6]]
     assert outputs["length"].tolist() == [len(item) for item in texts]
     assert [item.decode() for item in outputs["upper"]] == [item.upper() for item in texts]
+
+    seen = []
+
+    def firsts(batch):
+        seen.append(batch)
+        return {"first": [row[0] for row in batch]}
+
+    rows = [(5, 9), (7, 2)]
+    assert text.map_in_length_order(firsts, rows, 1, length=lambda row: row[1])["first"].tolist() == [5, 7]
+    assert seen == [[(7, 2)], [(5, 9)]]

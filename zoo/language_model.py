@@ -16,6 +16,23 @@ NEG_INF = float("-inf")
 PAD_LOGIT = -1e9
 
 
+def target_scores(logits, targets):
+    """Per row `(batch,)`: natural log P of the targets, the targets scored, and how many were the argmax.
+
+    Args:
+        logits: `(batch, time, vocab_size)` next-token logits.
+        targets: int `(batch, time)`, right-padded with `PAD_ID`; a padded target is not scored.
+    """
+    valid = targets != PAD_ID
+    target_log_probs = tf.gather(tf.nn.log_softmax(logits), targets, batch_dims=2)
+    predicted = tf.argmax(logits, axis=-1, output_type=targets.dtype) == targets
+    return (
+        tf.reduce_sum(tf.where(valid, target_log_probs, 0.0), axis=1),
+        tf.reduce_sum(tf.cast(valid, tf.int32), axis=1),
+        tf.reduce_sum(tf.cast(valid & predicted, tf.int32), axis=1),
+    )
+
+
 class RecurrentLanguageModel(keras.Model):
     """Token ids through an embedding and a recurrent stack to a softmax over the next token.
 
@@ -75,13 +92,8 @@ class RecurrentLanguageModel(keras.Model):
         Args:
             inputs, targets: int `(batch, time)`, right-padded with `PAD_ID`; a padded target is not scored.
         """
-        log_probs = tf.nn.log_softmax(self(inputs))
-        target_log_probs = tf.gather(log_probs, targets, batch_dims=2)
-        valid = targets != PAD_ID
-        return (
-            tf.reduce_sum(tf.where(valid, target_log_probs, 0.0), axis=1),
-            tf.reduce_sum(tf.cast(valid, tf.int32), axis=1),
-        )
+        log_prob, length, _ = target_scores(self(inputs), targets)
+        return log_prob, length
 
     def zero_state(self, batch):
         states = self.stack.states_per_layer * self.stack.num_layers

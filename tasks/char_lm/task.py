@@ -37,7 +37,7 @@ class CharLmData(TaskData):
 def score_all(model, texts, batch_size=256):
     """Natural log P of each string (end included) and the characters scored, in input order."""
     outputs = text.map_in_length_order(
-        lambda batch: dict(zip(("log_prob", "length"), model.score(batch))), texts, batch_size
+        lambda batch: dict(zip(("log_prob", "length"), model.score(tf.constant(batch)))), texts, batch_size
     )
     return outputs["log_prob"].astype(np.float64), outputs["length"]
 

@@ -15,6 +15,7 @@ from tasks.music import measures
 from tasks.music.config import PRESETS, MusicConfig
 from tasks.music.model import build_melody_model
 from zoo import ngram
+from zoo.language_model import target_scores
 from zoo.task import Evaluation, Task, TaskData
 
 NGRAM_ORDERS = range(2, 6)
@@ -40,31 +41,24 @@ class MusicData(TaskData):
     baseline_validation: Any = None  # {order: validation bits per event}
 
 
-def ngram_sequences(pieces, conditions):
-    """Each piece's ids as the n-gram model reads them (the end is the n-gram's own)."""
-    return [tuple(inputs[1:].tolist()) for inputs, _ in corpus.piece_ids(pieces, conditions)]
+def ngram_sequences(rows):
+    """Each piece's ids as the n-gram model reads them (the end is the n-gram's own), from `piece_ids` rows."""
+    return [tuple(inputs[1:].tolist()) for inputs, _ in rows]
 
 
-def score_pieces(model, pieces, batch_size=8):
-    """`(log_probs, lengths, correct)` per piece: natural log P(events, then the end), events scored (end
-    included), and how many of them were the model's most likely next event."""
-    rows = corpus.piece_ids(pieces, model.conditions)
-    log_probs, lengths, correct = np.zeros(len(rows)), np.zeros(len(rows), int), np.zeros(len(rows), int)
-    order = np.argsort([len(row[1]) for row in rows], kind="stable")
-    for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        width = max(len(rows[i][1]) for i in batch)
-        inputs = np.zeros((len(batch), width), np.int32)
-        targets = np.zeros((len(batch), width), np.int32)
-        for row, i in enumerate(batch):
-            inputs[row, : len(rows[i][0])], targets[row, : len(rows[i][1])] = rows[i]
-        logits = model(inputs)
-        target_log_probs = tf.gather(tf.nn.log_softmax(logits), targets, batch_dims=2).numpy()
-        valid = targets != corpus.PAD_ID
-        log_probs[batch] = np.where(valid, target_log_probs, 0.0).sum(axis=1)
-        lengths[batch] = valid.sum(axis=1)
-        correct[batch] = ((tf.argmax(logits, axis=-1).numpy() == targets) & valid).sum(axis=1)
-    return log_probs, lengths, correct
+def score_pieces(model, rows, batch_size=8):
+    """`(log_probs, lengths, correct)` per `piece_ids` row: natural log P(events, then the end), events scored
+    (end included), and how many of them were the model's most likely next event."""
+
+    def score(batch):
+        inputs, targets = (
+            keras.utils.pad_sequences([row[part] for row in batch], padding="post", value=corpus.PAD_ID)
+            for part in (0, 1)
+        )
+        return dict(zip(("log_prob", "length", "correct"), target_scores(model(inputs), tf.constant(targets))))
+
+    scores = text.map_in_length_order(score, rows, batch_size, length=lambda row: len(row[1]))
+    return scores["log_prob"].astype(np.float64), scores["length"], scores["correct"]
 
 
 def event_metrics(log_probs, lengths):
@@ -92,8 +86,8 @@ class MusicTask(Task):
         splits = corpus.make_splits(self.config)
         conditions = corpus.condition_vocabulary(splits.train, self.corpus_token)
         baseline, scores = ngram.best_order(
-            ngram_sequences(splits.train, conditions),
-            ngram_sequences(splits.validation, conditions),
+            ngram_sequences(corpus.piece_ids(splits.train, conditions)),
+            ngram_sequences(corpus.piece_ids(splits.validation, conditions)),
             NGRAM_ORDERS,
             end=corpus.END_ID,
         )
@@ -114,9 +108,10 @@ class MusicTask(Task):
 
     def evaluate(self, inference_model, data, split):
         pieces = getattr(data.splits, split)
-        log_probs, lengths, correct = score_pieces(inference_model, pieces)
+        rows = corpus.piece_ids(pieces, data.conditions)
+        log_probs, lengths, correct = score_pieces(inference_model, rows)
         model = event_metrics(log_probs, lengths)
-        baseline = event_metrics(*data.baseline.score_all(ngram_sequences(pieces, data.conditions)))
+        baseline = event_metrics(*data.baseline.score_all(ngram_sequences(rows)))
         scores = {
             "nll": model["nll"],
             "perplexity": model["perplexity"],

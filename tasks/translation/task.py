@@ -49,7 +49,9 @@ def score(config, hypotheses, references):
 def translate_all(translate_fn, sentences, beam_width, alpha, batch_size=256):
     """Translations and scores of a list of strings, through a `translate(sentences, beam_width, alpha)`."""
     beam_width, alpha = tf.constant(beam_width, tf.int32), tf.constant(alpha, tf.float32)
-    outputs = text.map_in_length_order(lambda batch: translate_fn(batch, beam_width, alpha), sentences, batch_size)
+    outputs = text.map_in_length_order(
+        lambda batch: translate_fn(tf.constant(batch), beam_width, alpha), sentences, batch_size
+    )
     return [translation.decode("utf-8") for translation in outputs["translation"]], outputs["score"].tolist()
 
 
