@@ -77,7 +77,7 @@ def versions():
     }
 
 
-def export_model(target, model, endpoints, card, config):
+def export_model(target, model, endpoints, card, config, files=None):
     """Exports an end-to-end Keras `model` to `target` atomically.
 
     Args:
@@ -88,6 +88,7 @@ def export_model(target, model, endpoints, card, config):
         card: model card fields (task, data, metrics, command, examples, ...); versions and the
             export date are added here.
         config: the resolved run config, written as `config.json`.
+        files: `{file name: bytes}` written beside the SavedModel.
     """
     import tensorflow as tf
 
@@ -108,6 +109,8 @@ def export_model(target, model, endpoints, card, config):
         model.save(directory / "model.keras")
         config.write(directory / "config.json")
         (directory / CARD).write_text(json.dumps(card, indent=2) + "\n")
+        for name, content in (files or {}).items():
+            (directory / name).write_bytes(content)
 
     return write_atomically(target, write)
 

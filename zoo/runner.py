@@ -84,7 +84,9 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
         "parameters": metrics["parameters"],
     }
     target = config.export.export_dir or workdir / "export"
-    export.export_model(target, inference, task.endpoints(inference, data), card, config)
+    export.export_model(
+        target, inference, task.endpoints(inference, data), card, config, task.export_files(inference, data)
+    )
     return metrics
 
 

@@ -5,7 +5,7 @@ A task is its config dataclass (a `zoo.config.RunConfig`), its data, its model a
 that ties them together. The runner calls, in order:
 
     build_data -> build_model -> loss, metrics -> validation_callbacks -> (fit)
-    -> inference_model -> evaluate("validation"), evaluate("test") -> endpoints -> card -> (export)
+    -> inference_model -> evaluate("validation"), evaluate("test") -> endpoints, export_files -> card -> (export)
 
 and owns everything around those calls: the run directory, seeding, the distribution strategy, the
 optimizer, the timed fit with checkpoints and resume, `metrics.json`, the model card and the atomic export.
@@ -103,6 +103,11 @@ class Task:
         """The SavedModel's signatures, `{name: (function, input_signature)}`; `serve` is required: raw
         inputs in, a dict of raw outputs out."""
         raise NotImplementedError
+
+    def export_files(self, inference_model, data):
+        """Files written into the export beside the SavedModel, `{file name: bytes}` (e.g. a TensorFlow
+        Lite model); none by default."""
+        return {}
 
     def card(self, data, test):
         """The task's model-card fields (description, data, how it was evaluated, inputs, outputs,
