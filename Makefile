@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 # Debian packages some features need (tests that need one skip with the reason where it is missing).
-APT_PACKAGES := fluidsynth fluid-soundfont-gm
+APT_PACKAGES := fluidsynth fluid-soundfont-gm espeak-ng flite sound-theme-freedesktop wamerican libsndfile1
 
 .PHONY: run test lint format setup system-packages clean
 
@@ -24,7 +24,7 @@ system-packages:
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)) \
 			|| echo "Could not install $(APT_PACKAGES); the tests that need them skip."; \
-	else echo "Install $(APT_PACKAGES) (apt-get, as root) for audio rendering; the tests that need them skip."; fi
+	else echo "Install $(APT_PACKAGES) (apt-get, as root) for audio rendering and speech synthesis; the tests that need them skip."; fi
 
 run: $(STAMP)
 	$(BIN)/python -m zoo demo

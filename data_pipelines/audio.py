@@ -1,0 +1,116 @@
+"""Audio in and out at one rate, speech from text-to-speech engines, and noises: what an audio task reads.
+
+Everything here works on float32 mono samples in [-1, 1] at `SAMPLE_RATE` unless it says otherwise.
+"""
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+NOISE_KINDS = ("white", "pink", "brown", "hum")
+TTS_ENGINES = ("espeak-ng", "flite")
+
+
+class UnreadableAudio(ValueError):
+    """A file that is not audio librosa can decode, or holds no samples."""
+
+
+def read_audio(path, rate=SAMPLE_RATE):
+    """Any file librosa reads (WAV, FLAC, OGG, ...), at any rate and channel count, as float32 mono at `rate`."""
+    import librosa
+
+    try:
+        samples, _ = librosa.load(str(path), sr=rate, mono=True)
+    except Exception as error:  # librosa raises a different type per backend and format
+        raise UnreadableAudio(f"{path}: not readable audio ({type(error).__name__}: {error})") from error
+    if not len(samples):
+        raise UnreadableAudio(f"{path}: holds no samples")
+    return samples.astype(np.float32)
+
+
+def write_wav(path, samples, rate=SAMPLE_RATE):
+    """16-bit PCM WAV; samples outside [-1, 1] are clipped."""
+    import soundfile
+
+    soundfile.write(str(path), np.clip(samples, -1.0, 1.0), rate, subtype="PCM_16")
+
+
+def pcm16_to_float(data):
+    """Raw little-endian 16-bit PCM bytes as float32 samples in [-1, 1)."""
+    return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+
+
+def missing_tts_engines():
+    """The engines of `TTS_ENGINES` not on the PATH."""
+    return [engine for engine in TTS_ENGINES if shutil.which(engine) is None]
+
+
+def synthesize(text, engine, voice, speed=1.0, pitch=50, rate=SAMPLE_RATE):
+    """`text` spoken by a text-to-speech engine, trimmed of its leading and trailing silence.
+
+    Args:
+        engine: `"espeak-ng"` (voice: a language such as `"en-us"`, optionally `"+variant"`, e.g. `"en-gb+f3"`)
+            or `"flite"` (voice: `kal`, `kal16`, `awb`, `rms`, `slt`).
+        speed: 1.0 is the engine's normal rate; 1.2 speaks 20% faster.
+        pitch: espeak-ng's pitch, 0-99 (flite keeps its voice's).
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "speech.wav"
+        if engine == "espeak-ng":
+            command = ["espeak-ng", "-v", voice, "-s", str(round(175 * speed)), "-p", str(pitch), "-w", str(path)]
+        elif engine == "flite":
+            command = ["flite", "-voice", voice, "--setf", f"duration_stretch={1 / speed:.3f}", "-o", str(path)]
+        else:
+            raise ValueError(f"engine must be one of {TTS_ENGINES}, got {engine!r}")
+        subprocess.run([*command, text] if engine == "espeak-ng" else [*command, "-t", text], check=True, timeout=60)
+        return trim_silence(read_audio(path, rate))
+
+
+def trim_silence(samples, threshold=0.02):
+    """`samples` without the leading and trailing stretches quieter than `threshold` of their peak."""
+    loud = np.flatnonzero(np.abs(samples) > threshold * np.max(np.abs(samples)))
+    return samples[loud[0] : loud[-1] + 1] if len(loud) else samples[:0]
+
+
+def noise(kind, num_samples, rng, rate=SAMPLE_RATE):
+    """Generated noise at unit peak: `white`, `pink` (1/f power), `brown` (1/f^2) or `hum` (mains hum: 50 or
+    60 Hz and its harmonics, with a little white noise)."""
+    if kind == "hum":
+        time = np.arange(num_samples) / rate
+        base = rng.choice([50.0, 60.0])
+        samples = sum(
+            rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * base * k * time + rng.uniform(0, 6.3)) for k in (1, 2, 3, 4)
+        )
+        samples = samples + 0.02 * rng.standard_normal(num_samples)
+    elif kind in ("white", "pink", "brown"):
+        spectrum = np.fft.rfft(rng.standard_normal(num_samples))
+        frequency = np.maximum(np.fft.rfftfreq(num_samples), 1.0 / num_samples)
+        spectrum *= frequency ** -{"white": 0.0, "pink": 0.5, "brown": 1.0}[kind]
+        samples = np.fft.irfft(spectrum, num_samples)
+    else:
+        raise ValueError(f"noise kind must be one of {NOISE_KINDS}, got {kind!r}")
+    return (samples / max(np.max(np.abs(samples)), 1e-9)).astype(np.float32)
+
+
+def room_echo(samples, rng, rate=SAMPLE_RATE):
+    """`samples` in a synthetic room: convolved with exponentially decaying noise (reverberation time 0.1-0.5 s)
+    after the direct sound, at the original peak."""
+    from scipy.signal import fftconvolve
+
+    decay_seconds = rng.uniform(0.1, 0.5)
+    length = int(decay_seconds * rate)
+    response = rng.standard_normal(length) * np.exp(-6.9 * np.arange(length) / length)  # -60 dB at the end
+    response *= rng.uniform(0.05, 0.3) / np.sqrt(np.sum(response**2))
+    response[0] = 1.0
+    echoed = fftconvolve(samples, response)[: len(samples)]
+    return (echoed * np.max(np.abs(samples)) / max(np.max(np.abs(echoed)), 1e-9)).astype(np.float32)
+
+
+def resample_speed(samples, factor):
+    """`samples` played `factor` times faster (higher pitch too, as a tape would), by linear interpolation."""
+    positions = np.arange(0, len(samples) - 1, factor)
+    return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)

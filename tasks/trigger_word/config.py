@@ -1,0 +1,78 @@
+"""Configuration of the trigger-word task: a wake word detected in 16 kHz audio."""
+
+import dataclasses
+
+from zoo.config import DataConfig, RecurrentConfig, RunConfig, section_defaults
+
+
+@dataclasses.dataclass
+class TriggerWordConfig(RunConfig):
+    """Trigger-word detection from log-mel spectrograms.
+
+    Attributes:
+        trigger_word: the word or phrase to detect; positives and confusable negatives are synthesized for it.
+        recordings_dir: folder with `activates/`, `negatives/`, `backgrounds/` recordings (the course's set,
+            `<data_dir>/trigger_word` by default); its `activates/` are used only when `trigger_word` is
+            "activate". Optional: without it every word is synthesized.
+        cache_dir: where the synthesized word bank is kept (a file per trigger word and bank settings).
+        train_clips: 10-s training clips generated per epoch (new ones every epoch).
+        validation_clips: fixed validation clips for epoch selection.
+        test_clips: fixed test clips with 0-4 triggers each.
+        negative_test_clips: fixed test clips with no trigger and 4-6 negatives each (mostly confusable words).
+        confusable_words: how many confusable negatives the rule picks (see `data.confusable_words`).
+        clip_seconds: length of every clip.
+        conv_filters, conv_kernel, conv_stride: the Conv1D over the spectrogram frames.
+        recurrent: the unidirectional stack (the detector runs causally).
+        threshold: probability at which a detection starts.
+        refractory_seconds: no second detection this soon after one.
+    """
+
+    trigger_word: str = "activate"
+    recordings_dir: str = ""
+    cache_dir: str = "runs/cache/trigger_word"
+    train_clips: int = 2000
+    validation_clips: int = 300
+    test_clips: int = 1000
+    negative_test_clips: int = 360
+    confusable_words: int = 30
+    clip_seconds: float = 10.0
+
+    conv_filters: int = 196
+    conv_kernel: int = 15
+    conv_stride: int = 4
+    recurrent: RecurrentConfig = section_defaults(
+        RecurrentConfig, cell="gru", hidden_dim=128, num_layers=2, dropout=0.2
+    )
+
+    threshold: float = 0.5
+    refractory_seconds: float = 1.0
+
+    epochs: int = 20
+    data: DataConfig = section_defaults(DataConfig, batch_size=32)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.trigger_word.strip():
+            raise ValueError("trigger_word must not be empty")
+        if not 0 < self.threshold < 1:
+            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
+        if self.clip_seconds < 3:
+            raise ValueError(f"clip_seconds must be at least 3, got {self.clip_seconds}")
+
+
+PRESETS = {
+    "default": {},
+    "tiny": {
+        "train_clips": 16,
+        "validation_clips": 8,
+        "test_clips": 8,
+        "negative_test_clips": 4,
+        "confusable_words": 4,
+        "clip_seconds": 4.0,
+        "conv_filters": 16,
+        "hidden_dim": 16,
+        "num_layers": 1,
+        "epochs": 2,
+        "batch_size": 8,
+    },
+}

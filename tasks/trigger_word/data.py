@@ -1,0 +1,376 @@
+"""Words, backgrounds and 10-s training clips for a trigger word, split so that the test set shares no voice,
+recording or background kind with training.
+
+The word bank (every spoken word of every split, and the backgrounds) is synthesized once and cached on disk;
+clips are mixed from it by a seeded generator inside the tf.data pipeline: new training clips every epoch,
+the same validation and test clips every time.
+"""
+
+import difflib
+import hashlib
+import json
+import pickle
+import re
+import subprocess
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from data_pipelines import audio, sources
+from data_pipelines.splits import Splits
+
+SPLIT_NAMES = ("train", "validation", "test")
+SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
+COURSE_TRIGGER = "activate"  # the word the course's recordings say
+# Held out whole: the test split hears none of these in training or validation.
+ESPEAK_VOICES = {
+    "train": ["en-us", "en-gb", "en-gb-x-rp", "en-gb-x-gbclan", "en-us-nyc"],
+    "validation": ["en-gb-x-gbcwmd"],
+    "test": ["en-gb-scotland", "en-029"],
+}
+ESPEAK_VARIANTS = ["", "+m1", "+m3", "+m5", "+m7", "+f1", "+f2", "+f3", "+f4", "+klatt", "+Andy", "+Annie"]
+FLITE_VOICES = {"train": ["kal", "kal16", "awb"], "validation": ["rms"], "test": ["slt"]}
+# The course's recordings by speaker take: positives 3*, negatives 3* held out for test, 4* for validation.
+RECORDING_SPLIT = {"3": "test", "4": "validation"}
+BACKGROUND_RECORDING_SPLIT = {"1.wav": "train", "2.wav": "test"}
+# Generated background kinds by split; `pink` noise is heard only in test.
+BACKGROUND_KINDS = {
+    "train": ["recording", "white", "brown", "hum", "babble", "sounds"],
+    "validation": ["white", "brown", "hum", "babble", "sounds"],
+    "test": ["recording", "pink", "babble", "sounds"],
+}
+FREEDESKTOP_SOUNDS = Path("/usr/share/sounds/freedesktop/stereo")
+WORD_LIST = Path("/usr/share/dict/words")
+ORDINARY_WORDS = 60  # random dictionary words, besides the confusable ones
+POSITIVE_TAKES = 12  # synthesized takes of the trigger per voice (variant, speed and pitch drawn)
+NEGATIVE_TAKES = 3  # voices each negative word is spoken by, per split
+LABEL_SECONDS = 0.5  # steps labelled 1 after a trigger ends
+MATCH_SECONDS = 0.5  # a detection within this of a trigger's end is a hit
+BANK_VERSION = 1
+
+
+class Bank(NamedTuple):
+    """One split's material: spoken words and backgrounds, float32 16-kHz arrays."""
+
+    positives: list
+    negatives: list
+    negative_words: list  # the word each negative says
+    backgrounds: list
+    background_kinds: list
+
+
+class ClipSet(NamedTuple):
+    """A split's clips as the runner counts them: clip indices (the clips are mixed from the bank on demand)."""
+
+    indices: list
+
+
+def phonemes(words):
+    """espeak-ng's ASCII phonemes of each word (stress marks removed)."""
+    result = subprocess.run(
+        ["espeak-ng", "-q", "-x", "-v", "en-us"],
+        input="\n".join(f"{word}." for word in words),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    spoken = [re.sub(r"[',]", "", line.strip()) for line in result.stdout.splitlines() if line.strip()]
+    if len(spoken) != len(words):
+        raise RuntimeError(f"espeak-ng phonemized {len(words)} words into {len(spoken)} lines")
+    return spoken
+
+
+def confusable_words(trigger, count, candidates):
+    """The rule for confusable negatives: the `count` words of `candidates` whose espeak-ng phonemes are the
+    most similar to the trigger's (difflib ratio, highest first), the trigger itself and its homophones (ratio
+    1) left out; spelling similarity (ratio >= 0.5, or sharing the trigger's first four letters of any word)
+    first narrows the dictionary to what is worth phonemizing. For a phrase, each of its words alone comes
+    first."""
+    trigger = trigger.lower().strip()
+    parts = trigger.split()
+    stems = {part[:4] for part in parts if len(part) >= 4}
+    shortlist = [
+        word
+        for word in candidates
+        if word != trigger
+        and (any(stem in word for stem in stems) or difflib.SequenceMatcher(None, word, trigger).ratio() >= 0.5)
+    ]
+    if not shortlist:
+        return parts[:count] if len(parts) > 1 else []
+    target, *spoken = phonemes([trigger, *shortlist])
+    similarity = [difflib.SequenceMatcher(None, target, sound).ratio() for sound in spoken]
+    ranked = [word for _, word in sorted(zip(similarity, shortlist), key=lambda pair: -pair[0]) if _ < 1.0]
+    chosen = (parts if len(parts) > 1 else []) + ranked
+    return list(dict.fromkeys(chosen))[:count]
+
+
+def dictionary_words():
+    """Lower-case alphabetic words of the system word list (Debian's `wamerican`)."""
+    if not WORD_LIST.exists():
+        raise FileNotFoundError(f"{WORD_LIST} is missing: install Debian's wamerican (make system-packages)")
+    return sorted(
+        {
+            line.strip()
+            for line in WORD_LIST.read_text(errors="replace").splitlines()
+            if re.fullmatch(r"[a-z]{3,}", line.strip())
+        }
+    )
+
+
+def recordings_dir(config):
+    """The course's recordings, or None when there are none."""
+    if config.recordings_dir:
+        return Path(config.recordings_dir)
+    found = sources.find_local(["trigger_word/backgrounds/1.wav"], config.data.data_dir)
+    return found[0].parents[1] if found else None
+
+
+def _recording_split(path):
+    return RECORDING_SPLIT.get(path.stem[0], "train")
+
+
+def _voices(split):
+    return [("espeak-ng", voice) for voice in ESPEAK_VOICES[split]] + [
+        ("flite", voice) for voice in FLITE_VOICES[split]
+    ]
+
+
+def _speak(text, engine, voice, rng):
+    if engine == "espeak-ng":
+        voice = voice + ESPEAK_VARIANTS[rng.integers(len(ESPEAK_VARIANTS))]
+        return audio.synthesize(text, engine, voice, speed=rng.uniform(0.75, 1.3), pitch=int(rng.integers(25, 80)))
+    return audio.synthesize(text, engine, voice, speed=rng.uniform(0.75, 1.3))
+
+
+def build_bank(config, split, words):
+    """A split's `Bank`: the trigger in every voice of the split and the split's recordings, each negative word
+    in `NEGATIVE_TAKES` of the split's voices, and the split's backgrounds."""
+    rng = np.random.default_rng([config.seed, SPLIT_SEEDS[split]])
+    voices = _voices(split)
+    positives = [_speak(config.trigger_word, *voice, rng) for voice in voices for _ in range(POSITIVE_TAKES)]
+    negatives, negative_words = [], []
+    for word in words:
+        for index in rng.choice(len(voices), size=min(NEGATIVE_TAKES, len(voices)), replace=False):
+            negatives.append(_speak(word, *voices[index], rng))
+            negative_words.append(word)
+    backgrounds, kinds = [], []
+    folder = recordings_dir(config)
+    if folder:
+        if config.trigger_word.lower().strip() == COURSE_TRIGGER:
+            positives += [
+                audio.read_audio(p)
+                for p in sorted((folder / "activates").glob("*.wav"))
+                if _recording_split(p) == split
+            ]
+        for path in sorted((folder / "negatives").glob("*.wav")):
+            if _recording_split(path) == split:
+                negatives.append(audio.read_audio(path))
+                negative_words.append("(recording)")
+        for path in sorted((folder / "backgrounds").glob("*.wav")):
+            if BACKGROUND_RECORDING_SPLIT.get(path.name) == split:
+                backgrounds.append(audio.read_audio(path))
+                kinds.append("recording")
+    if FREEDESKTOP_SOUNDS.exists():
+        sounds = sorted(FREEDESKTOP_SOUNDS.glob("*.oga"))
+        for index, path in enumerate(sounds):
+            if SPLIT_NAMES[min(index % 4, 2)] == split:  # a quarter each for validation and test
+                backgrounds.append(audio.read_audio(path))
+                kinds.append("sound")
+    positives = [p for p in positives if len(p)]
+    negatives, negative_words = (
+        zip(*[(n, w) for n, w in zip(negatives, negative_words) if len(n)]) if negatives else ([], [])
+    )
+    return Bank(positives, list(negatives), list(negative_words), backgrounds, kinds)
+
+
+def _bank_path(config, words):
+    settings = {
+        "version": BANK_VERSION,
+        "trigger": config.trigger_word,
+        "words": words,
+        "seed": config.seed,
+        "recordings": str(recordings_dir(config)),
+    }
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    name = re.sub(r"[^a-z0-9]+", "_", config.trigger_word.lower()).strip("_") or "word"
+    return Path(config.cache_dir) / f"{name}-{digest}.pickle"
+
+
+def load_banks(config):
+    """`{split: Bank}` and the negative words, synthesized once and then read from `config.cache_dir`."""
+    missing = audio.missing_tts_engines()
+    if missing:
+        raise RuntimeError(f"text-to-speech engines missing: {', '.join(missing)} (make system-packages installs them)")
+    vocabulary = dictionary_words()
+    confusable = confusable_words(config.trigger_word, config.confusable_words, vocabulary)
+    rng = np.random.default_rng(config.seed)
+    trigger_parts = set(config.trigger_word.lower().split())
+    ordinary = [
+        w
+        for w in rng.choice(vocabulary, size=ORDINARY_WORDS * 2, replace=False)
+        if w not in confusable and w not in trigger_parts
+    ]
+    words = {
+        "confusable": confusable,
+        "ordinary": sorted(str(word) for word in ordinary[: max(ORDINARY_WORDS * config.confusable_words // 30, 2)]),
+    }
+    path = _bank_path(config, words)
+    if path.exists():
+        with open(path, "rb") as handle:
+            return pickle.load(handle), words
+    banks = {split: build_bank(config, split, words["confusable"] + words["ordinary"]) for split in SPLIT_NAMES}
+    for split, bank in banks.items():
+        if not bank.positives or not bank.negatives:
+            raise RuntimeError(f"the {split} word bank is empty: no voice spoke the words")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with open(partial, "wb") as handle:
+        pickle.dump(banks, handle)
+    partial.replace(path)  # a run killed while writing leaves no half bank behind
+    return banks, words
+
+
+def step_seconds(config):
+    """Seconds between output steps: the Conv1D's stride in 10-ms frames."""
+    return config.conv_stride * 0.01
+
+
+def _place(length, taken, num_samples, rng, tries=50):
+    """A start for a `length`-sample segment that overlaps nothing in `taken`, or None."""
+    if length >= num_samples:
+        return None
+    for _ in range(tries):
+        start = int(rng.integers(0, num_samples - length))
+        if all(start + length <= begin or start >= end for begin, end in taken):
+            return start
+    return None
+
+
+def _overlay(clip, segment, start):
+    clip[start : start + len(segment)] += segment
+
+
+def _word(samples, rng):
+    """A spoken word with gain, speed-and-pitch jitter and, sometimes, a room."""
+    samples = audio.resample_speed(samples, rng.uniform(0.9, 1.1))
+    if rng.random() < 0.3:
+        samples = audio.room_echo(samples, rng)
+    return samples * (rng.uniform(0.3, 0.9) / max(np.max(np.abs(samples)), 1e-9))
+
+
+def background(bank, kind, num_samples, rng):
+    """A `num_samples` background of `kind`: a stretch of a recording (looped if short), generated noise,
+    babble of the split's negatives, or a noise floor with the split's freedesktop sounds."""
+    if kind == "recording":
+        recordings = [b for b, k in zip(bank.backgrounds, bank.background_kinds) if k == "recording"]
+        source = recordings[rng.integers(len(recordings))]
+        start = int(rng.integers(len(source)))
+        samples = np.resize(np.roll(source, -start), num_samples)
+    elif kind in audio.NOISE_KINDS:
+        samples = audio.noise(kind, num_samples, rng)
+    else:
+        samples = 0.05 * audio.noise("white", num_samples, rng)
+        pool = (
+            bank.negatives
+            if kind == "babble"
+            else [b for b, k in zip(bank.backgrounds, bank.background_kinds) if k == "sound"]
+        )
+        for _ in range(int(rng.integers(6, 12) if kind == "babble" else rng.integers(2, 5))):
+            segment = pool[rng.integers(len(pool))][:num_samples]
+            _overlay(
+                samples,
+                segment * rng.uniform(0.1, 0.4) / max(np.max(np.abs(segment)), 1e-9),
+                int(rng.integers(0, num_samples - len(segment) + 1)),
+            )
+    return (samples * (rng.uniform(0.02, 0.3) / max(np.max(np.abs(samples)), 1e-9))).astype(np.float32)
+
+
+class Segment(NamedTuple):
+    """A word placed in a clip, in seconds."""
+
+    start: float
+    end: float
+    is_trigger: bool
+
+
+def make_clip(bank, kinds, num_samples, rng, num_triggers, num_negatives):
+    """A clip: a background of one of `kinds`, then up to `num_triggers` triggers and `num_negatives` negatives
+    at random places that never overlap (fewer when no free place is found).
+
+    Returns:
+        `(samples, segments)`: float32 `(num_samples,)` in [-1, 1], and the placed words in time order.
+    """
+    clip = background(bank, kinds[rng.integers(len(kinds))], num_samples, rng)
+    taken, segments = [], []
+    words = [(True, bank.positives)] * num_triggers + [(False, bank.negatives)] * num_negatives
+    for is_trigger, pool in [words[i] for i in rng.permutation(len(words))]:
+        segment = _word(pool[rng.integers(len(pool))], rng)
+        start = _place(len(segment), taken, num_samples, rng)
+        if start is None:
+            continue
+        _overlay(clip, segment, start)
+        taken.append((start, start + len(segment)))
+        segments.append(Segment(start / audio.SAMPLE_RATE, (start + len(segment)) / audio.SAMPLE_RATE, is_trigger))
+    clip /= max(1.0, float(np.max(np.abs(clip))))
+    return clip.astype(np.float32), sorted(segments)
+
+
+def trigger_ends(segments):
+    return [segment.end for segment in segments if segment.is_trigger]
+
+
+def step_labels(trigger_ends, num_steps, seconds_per_step):
+    """1 for each step whose audio ends within `LABEL_SECONDS` after a trigger's end, else 0."""
+    step_ends = (np.arange(num_steps) + 1) * seconds_per_step
+    labels = np.zeros(num_steps, np.float32)
+    for end in trigger_ends:
+        labels[(step_ends > end) & (step_ends <= end + LABEL_SECONDS)] = 1.0
+    return labels
+
+
+def background_kinds(bank, split):
+    """The split's background kinds that `bank` can make (recordings and sounds are optional)."""
+    held = {"recording": "recording", "sounds": "sound"}
+    return [kind for kind in BACKGROUND_KINDS[split] if kind not in held or held[kind] in bank.background_kinds]
+
+
+def clip_at(config, bank, split, index, epoch=0):
+    """Clip `index` of a split (of `epoch`, for training), the same for the same arguments. Test clips from
+    `config.test_clips` on hold no trigger and 4-6 negatives."""
+    rng = np.random.default_rng([config.seed, SPLIT_SEEDS[split], epoch, index])
+    num_samples = int(config.clip_seconds * audio.SAMPLE_RATE)
+    if split == "test" and index >= config.test_clips:
+        return make_clip(bank, background_kinds(bank, split), num_samples, rng, 0, int(rng.integers(4, 7)))
+    return make_clip(
+        bank, background_kinds(bank, split), num_samples, rng, int(rng.integers(0, 5)), int(rng.integers(0, 4))
+    )
+
+
+def make_splits(config):
+    """The clips of each split, by index (the test split's negative-only clips last)."""
+    counts = (config.train_clips, config.validation_clips, config.test_clips + config.negative_test_clips)
+    return Splits(*(ClipSet(list(range(count))) for count in counts))
+
+
+def make_dataset(config, bank, split, clips, training):
+    """Batched `(samples, step labels)`; training clips change every epoch."""
+    num_samples = int(config.clip_seconds * audio.SAMPLE_RATE)
+    num_steps = num_samples // int(step_seconds(config) * audio.SAMPLE_RATE)
+    epochs = iter(range(1 << 30))
+
+    def generate():
+        epoch = next(epochs) if training else 0
+        for index in clips.indices:
+            samples, segments = clip_at(config, bank, split, index, epoch)
+            yield samples, step_labels(trigger_ends(segments), num_steps, step_seconds(config))
+
+    dataset = tf.data.Dataset.from_generator(
+        generate,
+        output_signature=(tf.TensorSpec([num_samples], tf.float32), tf.TensorSpec([num_steps], tf.float32)),
+    )
+    num_batches = -(-len(clips.indices) // config.data.batch_size)
+    dataset = dataset.batch(config.data.batch_size).prefetch(2)
+    return dataset.apply(tf.data.experimental.assert_cardinality(num_batches))

@@ -1,0 +1,131 @@
+"""The trigger-word detector: raw 16 kHz samples in, a probability per 40 ms step out, offline or streaming."""
+
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+from zoo.layers import LogMelSpectrogram, RecurrentStack
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TriggerWordDetector(keras.Model):
+    """Log-mel frames -> Conv1D (valid, strided) + batch norm + ReLU + dropout -> unidirectional recurrent
+    stack -> a sigmoid per step: P(the trigger word ended within the last half second).
+
+    Causal by construction: step `t` hears the samples up to `(t + 1) * step_samples` and nothing after, with
+    `context_samples` of zeros before the audio, so a stream cut into chunks gives the probabilities of the
+    whole (`stream`). A stream's state is one float vector per row, `state_size` long: the samples not yet
+    consumed (right-aligned in `receptive_samples`), how many beyond the context are pending, and the
+    recurrent states. All zeros is the start of a stream.
+
+    Args:
+        sample_rate: of the input samples.
+        conv_filters, conv_kernel, conv_stride: the Conv1D over the spectrogram frames.
+        recurrent: the `RecurrentStack`'s `cell`, `hidden_dim`, `num_layers` and `dropout`.
+
+    Call arguments:
+        samples: float `(batch, num_samples)`.
+
+    Returns:
+        Probabilities `(batch, num_samples // step_samples)`.
+    """
+
+    def __init__(self, sample_rate=16000, conv_filters=196, conv_kernel=15, conv_stride=4, recurrent=None, **kwargs):
+        super().__init__(**kwargs)
+        self.sample_rate = sample_rate
+        self.conv_filters = conv_filters
+        self.conv_kernel = conv_kernel
+        self.conv_stride = conv_stride
+        self.recurrent = dict(recurrent or {})
+        self.features = LogMelSpectrogram(sample_rate, frame_length=sample_rate // 40, hop_length=sample_rate // 100)
+        self.conv = keras.layers.Conv1D(conv_filters, conv_kernel, strides=conv_stride, name="conv")
+        self.norm = keras.layers.BatchNormalization(name="conv_norm")
+        self.dropout = keras.layers.Dropout(self.recurrent.get("dropout", 0.0))
+        self.stack = RecurrentStack(**self.recurrent, return_sequences=True, return_state=True)
+        self.output_layer = keras.layers.Dense(1, activation="sigmoid", name="probability")
+        hop = self.features.hop_length
+        self.step_samples = conv_stride * hop
+        self.receptive_samples = self.features.frame_length + (conv_kernel - 1) * hop
+        self.context_samples = self.receptive_samples - self.step_samples
+        self.recurrent_state_size = self.stack.states_per_layer * self.stack.num_layers * self.stack.hidden_dim
+        self.state_size = self.receptive_samples + 1 + self.recurrent_state_size
+        self.build()
+
+    @property
+    def step_seconds(self):
+        return self.step_samples / self.sample_rate
+
+    def build(self, input_shape=None):
+        frames = (None, None, self.features.num_mel_bins)
+        self.conv.build(frames)
+        self.norm.build((None, None, self.conv_filters))
+        self.stack.build((None, None, self.conv_filters))
+        self.output_layer.build((None, None, self.stack.output_dim))
+        self.built = True
+
+    def call(self, samples, training=None):
+        return self.stream(samples, self.zero_state(tf.shape(samples)[0]), training)[0]
+
+    def zero_state(self, batch):
+        return tf.zeros([batch, self.state_size])
+
+    def stream(self, samples, state, training=None):
+        """The probabilities of the steps that `samples` complete, after the audio `state` summarizes.
+
+        Args:
+            samples: float `(batch, n)`, the next chunk of each row's stream (any `n`, 0 included).
+            state: `(batch, state_size)`, zeros at the start; every row has had chunks of the same lengths.
+
+        Returns:
+            `(probabilities (batch, steps), state)`, `steps` the 40-ms steps the chunk completes.
+        """
+        samples = tf.cast(samples, tf.float32)
+        history, leftover, recurrent_state = tf.split(
+            state, [self.receptive_samples, 1, self.recurrent_state_size], axis=1
+        )
+        pending = self.context_samples + tf.cast(leftover[0, 0], tf.int32)
+        audio = tf.concat([history[:, self.receptive_samples - pending :], samples], axis=1)
+        length = tf.shape(audio)[1]
+        steps = (length - self.context_samples) // self.step_samples
+        # At least one step's samples go through the layers (a Conv1D needs a whole kernel); the padded
+        # step is masked, so the recurrent state stays where the stream is.
+        computed = tf.maximum(steps, 1)
+        used = self.context_samples + computed * self.step_samples
+        audio_used = tf.pad(audio, [[0, 0], [0, tf.maximum(used - length, 0)]])[:, :used]
+        hidden = self.conv(self.features(audio_used))
+        hidden = self.dropout(tf.nn.relu(self.norm(hidden, training=training)), training=training)
+        mask = tf.broadcast_to(tf.range(computed) < steps, tf.shape(hidden)[:2])
+        outputs, *states = self.stack(
+            hidden,
+            mask=mask,
+            initial_state=tf.split(recurrent_state, self.stack.states_per_layer * self.stack.num_layers, axis=1),
+            training=training,
+        )
+        probabilities = self.output_layer(self.dropout(outputs, training=training))[:, :steps, 0]
+        consumed = steps * self.step_samples
+        new_history = tf.concat([history, samples], axis=1)[:, -self.receptive_samples :]
+        new_leftover = tf.fill(tf.shape(leftover), tf.cast(length - consumed - self.context_samples, tf.float32))
+        return probabilities, tf.concat([new_history, new_leftover, *states], axis=1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            sample_rate=self.sample_rate,
+            conv_filters=self.conv_filters,
+            conv_kernel=self.conv_kernel,
+            conv_stride=self.conv_stride,
+            recurrent=self.recurrent,
+        )
+        return config
+
+
+def build_detector(config):
+    """The detector a `TriggerWordConfig` describes."""
+    return TriggerWordDetector(
+        conv_filters=config.conv_filters,
+        conv_kernel=config.conv_kernel,
+        conv_stride=config.conv_stride,
+        recurrent=dataclasses.asdict(config.recurrent),
+        name="trigger_word_detector",
+    )

@@ -1,0 +1,206 @@
+"""The trigger-word task for the runner: 16-kHz samples in, a probability per step and detection times out."""
+
+import dataclasses
+import re
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from data_pipelines import audio
+from tasks.trigger_word import data as clips
+from tasks.trigger_word import events
+from tasks.trigger_word.config import PRESETS, TriggerWordConfig
+from tasks.trigger_word.model import build_detector
+from zoo.task import Evaluation, Task, TaskData
+
+TFLITE_FILE = "stream.tflite"
+TFLITE_CHUNK_SAMPLES = 1600  # 100 ms a call
+DET_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
+
+
+@dataclasses.dataclass
+class TriggerWordData(TaskData):
+    banks: Any = None  # {split: data.Bank}
+    words: Any = None  # {"confusable": [...], "ordinary": [...]}
+
+
+def clean_samples(samples):
+    """Samples as the detector takes them: non-finite ones set to 0, the rest clipped to [-1, 1]."""
+    samples = tf.cast(samples, tf.float32)
+    return tf.clip_by_value(tf.where(tf.math.is_finite(samples), samples, 0.0), -1.0, 1.0)
+
+
+def tflite_stream(inference_model):
+    """The `stream` endpoint for one stream in 100-ms chunks, as TensorFlow Lite flat buffer bytes.
+
+    The variables are frozen into constants first: the recurrent loop reads them, and TensorFlow Lite's
+    interpreter cannot read resource variables inside a WHILE.
+    """
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([1, TFLITE_CHUNK_SAMPLES], tf.float32, name="samples"),
+            tf.TensorSpec([1, inference_model.state_size], tf.float32, name="state"),
+        ]
+    )
+    def stream(samples, state):
+        probabilities, state = inference_model.stream(clean_samples(samples), state)
+        return {"probabilities": probabilities, "state": state}
+
+    frozen = convert_variables_to_constants_v2(stream.get_concrete_function())
+    return tf.lite.TFLiteConverter.from_concrete_functions([frozen]).convert()
+
+
+class TriggerWordTask(Task):
+    name = "trigger_word"
+    config_class = TriggerWordConfig
+    presets = PRESETS
+    monitor = "val_loss"
+    monitor_mode = "min"
+
+    @property
+    def export_name(self):
+        word = re.sub(r"[^a-z0-9]+", "_", self.config.trigger_word.lower()).strip("_")
+        return "trigger_word" if word == clips.COURSE_TRIGGER else f"trigger_word-{word}"
+
+    @property
+    def refractory_steps(self):
+        return round(self.config.refractory_seconds / clips.step_seconds(self.config))
+
+    def build_data(self):
+        banks, words = clips.load_banks(self.config)
+        splits = clips.make_splits(self.config)
+        return TriggerWordData(
+            splits,
+            clips.make_dataset(self.config, banks["train"], "train", splits.train, training=True),
+            clips.make_dataset(self.config, banks["validation"], "validation", splits.validation, training=False),
+            banks,
+            words,
+        )
+
+    def build_model(self, data):
+        return build_detector(self.config)
+
+    def loss(self, model):
+        return keras.losses.BinaryCrossentropy()
+
+    def metrics(self):
+        return [keras.metrics.BinaryAccuracy(name="frame_accuracy")]
+
+    def probabilities(self, model, bank, split, indices, batch_size=32):
+        """Probabilities `(clips, steps)` and each clip's trigger ends."""
+        outputs, ends = [], []
+        for start in range(0, len(indices), batch_size):
+            batch = [clips.clip_at(self.config, bank, split, i) for i in indices[start : start + batch_size]]
+            outputs.append(model.predict_on_batch(np.stack([samples for samples, _ in batch])))
+            ends += [clips.trigger_ends(segments) for _, segments in batch]
+        return np.concatenate(outputs), ends
+
+    def detections(self, probabilities, threshold):
+        times, counts = events.detect(probabilities, threshold, self.refractory_steps, clips.step_seconds(self.config))
+        return [row[:count].tolist() for row, count in zip(times.numpy(), counts.numpy())]
+
+    def evaluate(self, inference_model, data, split):
+        indices = getattr(data.splits, split).indices
+        probabilities, ends = self.probabilities(inference_model, data.banks[split], split, indices)
+        seconds = self.config.clip_seconds
+        step = clips.step_seconds(self.config)
+        labels = np.stack([clips.step_labels(e, probabilities.shape[1], step) for e in ends])
+        found = self.detections(probabilities, self.config.threshold)
+        scores = events.event_scores(found, ends, seconds * len(indices), clips.MATCH_SECONDS)
+        scores["frame_accuracy"] = events.frame_accuracy(probabilities, labels)
+        if split != "test":
+            return Evaluation(scores)
+        negative_only = [i >= self.config.test_clips for i in indices]
+        negative_found = [f for f, n in zip(found, negative_only) if n]
+        scores["false_accepts_per_hour_negative_only"] = sum(map(len, negative_found)) / max(
+            seconds * len(negative_found) / 3600, 1e-9
+        )
+        det_curve = []
+        for threshold in DET_THRESHOLDS:
+            point = events.event_scores(
+                self.detections(probabilities, threshold), ends, seconds * len(indices), clips.MATCH_SECONDS
+            )
+            det_curve.append(
+                {"threshold": threshold, **{k: point[k] for k in ("false_reject_rate", "false_accepts_per_hour", "f1")}}
+            )
+        details = {
+            "det_curve": det_curve,
+            "test_audio_hours": seconds * len(indices) / 3600,
+            "negative_only_hours": seconds * len(negative_found) / 3600,
+        }
+        return Evaluation(scores, details)
+
+    def endpoints(self, inference_model, data):
+        threshold, refractory, step = self.config.threshold, self.refractory_steps, clips.step_seconds(self.config)
+
+        def serve(samples):
+            probabilities = inference_model(clean_samples(samples))
+            times, count = events.detect(probabilities, threshold, refractory, step)
+            return {"probabilities": probabilities, "event_times": times, "num_events": count}
+
+        def stream(samples, state):
+            probabilities, state = inference_model.stream(clean_samples(samples), state)
+            return {"probabilities": probabilities, "state": state}
+
+        return {
+            "serve": (serve, [tf.TensorSpec([None, None], tf.float32, name="samples")]),
+            "stream": (
+                stream,
+                [
+                    tf.TensorSpec([None, None], tf.float32, name="samples"),
+                    tf.TensorSpec([None, inference_model.state_size], tf.float32, name="state"),
+                ],
+            ),
+        }
+
+    def export_files(self, inference_model, data):
+        return {TFLITE_FILE: tflite_stream(inference_model)}
+
+    def card(self, data, test):
+        step = clips.step_seconds(self.config)
+        return {
+            "description": f"detects the spoken trigger word {self.config.trigger_word!r} in 16-kHz audio, "
+            "offline or streaming",
+            "data": {
+                "words": data.words,
+                "confusable_rule": clips.confusable_words.__doc__.strip(),
+                "voices": {
+                    split: [f"{engine}:{voice}" for engine, voice in clips._voices(split)]
+                    for split in clips.SPLIT_NAMES
+                },
+                "recordings": "the course's activates/negatives by take: 3* test, 4* validation, the rest train; "
+                "backgrounds/1.wav train, 2.wav test",
+                "background_kinds": clips.BACKGROUND_KINDS,
+                "clips": f"{self.config.clip_seconds:g}-s clips mixed by a seeded generator in the tf.data "
+                "pipeline (new training clips every epoch) from a word bank synthesized once and cached",
+            },
+            "evaluation": f"event precision / recall / F1 (a detection within {clips.MATCH_SECONDS} s of a "
+            f"trigger's end is a hit, one per trigger), false accepts per hour and false-reject rate at threshold "
+            f"{self.config.threshold} with a {self.config.refractory_seconds} s refractory gap, on "
+            f"{self.config.test_clips} test clips with 0-4 triggers and {self.config.negative_test_clips} "
+            "negative-only clips (4-6 negatives each, mostly confusable words); frame_accuracy as the course "
+            "measures it; det_curve over thresholds",
+            "det_curve": test.details["det_curve"],
+            "threshold": self.config.threshold,
+            "refractory_seconds": self.config.refractory_seconds,
+            "step_seconds": step,
+            "state_size": build_detector(self.config).state_size,
+            "inputs": {
+                "serve": f"samples float32 (batch, n): mono at {audio.SAMPLE_RATE} Hz in [-1, 1] (non-finite "
+                "samples count as 0, the rest are clipped)",
+                "stream": "samples float32 (batch, n): the next chunk of each stream (any n, the same for every "
+                "row); state float32 (batch, state_size): zeros to start, then the returned state",
+            },
+            "outputs": {
+                "serve": f"probabilities (batch, n // {round(step * audio.SAMPLE_RATE)}): one per {step:g}-s step, "
+                "P(the trigger ended in the last 0.5 s); event_times (batch, steps) seconds, padded with -1; "
+                "num_events (batch,)",
+                "stream": "probabilities (batch, steps the chunk completes); state",
+            },
+            "tflite": f"{TFLITE_FILE}: the stream endpoint for one stream, {TFLITE_CHUNK_SAMPLES} samples a call "
+            "(inputs samples (1, chunk), state (1, state_size); outputs probabilities, state), run by ai-edge-litert",
+        }

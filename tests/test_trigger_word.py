@@ -1,0 +1,322 @@
+"""Trigger word: features against librosa, streaming against offline, clip synthesis, the event metric,
+detection, bad audio, a tiny train -> export -> load for another word, and the shipped detector."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from data_pipelines import audio
+from tasks.trigger_word import data, detect, events
+from tasks.trigger_word.config import PRESETS, TriggerWordConfig
+from tasks.trigger_word.model import TriggerWordDetector
+from tasks.trigger_word.train import train_and_evaluate
+from tests.conftest import ROOT, assert_each_weight_stored_once
+from zoo.config import from_dict
+from zoo.layers import LogMelSpectrogram
+
+SHIPPED = ROOT / "saved_models" / "trigger_word"
+RATE = audio.SAMPLE_RATE
+
+
+def _tone(seconds, hertz, amplitude=0.5):
+    time = np.arange(int(seconds * RATE)) / RATE
+    return (amplitude * np.sin(2 * np.pi * hertz * time)).astype(np.float32)
+
+
+def _tone_bank():
+    """A bank of tones standing in for words: enough to test how clips are mixed, with no TTS."""
+    return data.Bank(
+        positives=[_tone(0.6, 440), _tone(0.8, 550)],
+        negatives=[_tone(0.5, 300), _tone(0.4, 700), _tone(0.9, 200)],
+        negative_words=["a", "b", "c"],
+        backgrounds=[],
+        background_kinds=[],
+    )
+
+
+def _needs_tts():
+    missing = audio.missing_tts_engines()
+    if missing or not data.WORD_LIST.exists():
+        pytest.skip(f"needs espeak-ng, flite and {data.WORD_LIST} (make system-packages); missing: {missing}")
+
+
+def test_features_match_librosa():
+    librosa = pytest.importorskip("librosa")
+    samples = np.random.default_rng(0).standard_normal(RATE).astype(np.float32) * 0.1 + _tone(1.0, 440)
+    layer = LogMelSpectrogram()
+    ours = layer(samples[np.newaxis])[0].numpy()
+    # librosa centers a 400-sample window in its 512-sample frames; 56 zeros each side align the two.
+    power = np.abs(librosa.stft(np.pad(samples, 56), n_fft=512, win_length=400, hop_length=160, center=False)) ** 2
+    mel = librosa.filters.mel(sr=RATE, n_fft=512, n_mels=40, fmin=20.0, fmax=7600.0, htk=True, norm=None)
+    reference = np.log(mel @ power + 1e-6).T
+    assert ours.shape == reference.shape == (98, 40)
+    np.testing.assert_allclose(ours, reference, atol=0.06)
+    assert np.mean(np.abs(ours - reference)) < 0.01
+
+
+def test_log_mel_layer_round_trips_its_config():
+    layer = LogMelSpectrogram(num_mel_bins=20, upper_hertz=4000.0)
+    copy = LogMelSpectrogram.from_config(layer.get_config())
+    samples = np.random.default_rng(1).standard_normal((2, 4000)).astype(np.float32)
+    np.testing.assert_allclose(copy(samples).numpy(), layer(samples).numpy())
+    assert layer.compute_output_shape((2, 4000)) == (2, 23, 20) == tuple(layer(samples).shape)
+
+
+def _small_detector():
+    return TriggerWordDetector(conv_filters=8, recurrent={"cell": "gru", "hidden_dim": 8, "num_layers": 2})
+
+
+def test_streaming_in_any_chunks_gives_the_offline_probabilities():
+    model = _small_detector()
+    samples = np.random.default_rng(2).standard_normal((2, 3 * RATE + 123)).astype(np.float32) * 0.1
+    offline = model(samples).numpy()
+    assert offline.shape == (2, samples.shape[1] // model.step_samples)
+    rng = np.random.default_rng(3)
+    state, parts, position = model.zero_state(2), [], 0
+    while position < samples.shape[1]:
+        size = int(rng.choice([0, 1, 100, 639, 640, 1600, 5000]))
+        probabilities, state = model.stream(samples[:, position : position + size], state)
+        parts.append(probabilities.numpy())
+        position += size
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), offline, atol=1e-5)
+
+
+def test_detector_saves_and_loads():
+    model = _small_detector()
+    copy = TriggerWordDetector.from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    samples = np.random.default_rng(4).standard_normal((1, RATE)).astype(np.float32)
+    np.testing.assert_allclose(copy(samples).numpy(), model(samples).numpy(), atol=1e-6)
+
+
+def test_clips_never_overlap_their_words_and_the_seed_reproduces_them():
+    bank = _tone_bank()
+    for seed in range(20):
+        samples, segments = data.make_clip(bank, ["white", "hum"], 5 * RATE, np.random.default_rng(seed), 4, 3)
+        assert samples.shape == (5 * RATE,) and np.max(np.abs(samples)) <= 1.0
+        for first, second in zip(segments, segments[1:]):
+            assert first.end <= second.start
+        assert all(0 <= segment.start < segment.end <= 5 for segment in segments)
+    again, same = data.make_clip(bank, ["white", "hum"], 5 * RATE, np.random.default_rng(19), 4, 3)
+    np.testing.assert_array_equal(samples, again)
+    assert same == segments
+
+
+def test_labels_are_the_half_second_after_each_trigger_end():
+    labels = data.step_labels([1.0, 3.02], 100, 0.04)
+    step_ends = (np.arange(100) + 1) * 0.04
+    expected = ((step_ends > 1.0) & (step_ends <= 1.5)) | ((step_ends > 3.02) & (step_ends <= 3.52))
+    np.testing.assert_array_equal(labels, expected.astype(np.float32))
+    assert labels[25] == 1 and labels[24] == 0 and labels[36] == 1 and labels[37] == 0
+
+
+def test_detection_needs_a_rising_edge_and_the_refractory_gap():
+    probabilities = np.zeros((2, 40), np.float32)
+    probabilities[0, [5, 6, 7]] = 0.9  # one event, held for three steps
+    probabilities[0, [9]] = 0.8  # rises again within the gap: ignored
+    probabilities[0, [30]] = 0.7  # after the gap: a second event
+    times, counts = events.detect(probabilities, 0.5, refractory_steps=10, seconds_per_step=0.04)
+    assert counts.numpy().tolist() == [2, 0]
+    np.testing.assert_allclose(times.numpy()[0, :3], [0.24, 1.24, -1.0])
+    assert np.all(times.numpy()[1] == -1)
+
+
+def test_event_scores_on_hand_made_cases():
+    # Clip 1: one hit, one false accept; clip 2: a miss; clip 3: two detections near one trigger.
+    scores = events.event_scores([[1.2, 5.0], [], [2.1, 2.3]], [[1.0], [4.0], [2.0]], seconds=3600, tolerance=0.5)
+    assert scores["triggers"] == 3 and scores["false_accepts"] == 2
+    assert scores["precision"] == pytest.approx(2 / 4) and scores["recall"] == pytest.approx(2 / 3)
+    assert scores["f1"] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+    assert scores["false_accepts_per_hour"] == 2.0 and scores["false_reject_rate"] == pytest.approx(1 / 3)
+    assert events.match([0.6], [1.0, 0.0], 0.5) == (1, 0, 1)  # the nearest trigger takes it
+
+
+def test_confusable_rule_finds_near_sounding_words():
+    _needs_tts()
+    words = data.confusable_words("activate", 12, data.dictionary_words())
+    assert "activate" not in words and len(words) == 12
+    assert {"deactivate", "captivate", "activated"} & set(words)
+    assert data.confusable_words("hey zoo", 5, data.dictionary_words())[:2] == ["hey", "zoo"]
+
+
+def test_read_audio_resamples_and_mixes_down(tmp_path):
+    pytest.importorskip("soundfile")
+    import soundfile
+
+    stereo = np.stack([_tone(1.0, 440), _tone(1.0, 440)], axis=1)
+    for rate in (8000, 48000):
+        time = np.arange(rate) / rate
+        tone = (0.5 * np.sin(2 * np.pi * 440 * time)).astype(np.float32)
+        soundfile.write(tmp_path / f"{rate}.wav", np.stack([tone, tone], axis=1), rate)
+        samples = audio.read_audio(tmp_path / f"{rate}.wav")
+        assert samples.shape == (RATE,) and samples.dtype == np.float32
+        assert np.max(np.abs(samples)) == pytest.approx(0.5, abs=0.02)
+    assert stereo.shape[1] == 2
+    (tmp_path / "bad.wav").write_bytes(b"RIFF not really a wave file")
+    with pytest.raises(audio.UnreadableAudio, match="not readable audio"):
+        audio.read_audio(tmp_path / "bad.wav")
+    soundfile.write(tmp_path / "empty.wav", np.zeros((0, 1), np.float32), RATE)
+    with pytest.raises(audio.UnreadableAudio, match="no samples"):
+        audio.read_audio(tmp_path / "empty.wav")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    _needs_tts()
+    workdir = tmp_path_factory.mktemp("trigger_word_tiny")
+    config = from_dict(
+        TriggerWordConfig,
+        {**PRESETS["tiny"], "trigger_word": "hey zoo", "out_dir": str(workdir), "cache_dir": str(workdir / "cache")},
+    )
+    metrics = train_and_evaluate(config)
+    return workdir, metrics, keras.saving.load_model(workdir / "export" / "model.keras")
+
+
+def test_tiny_detector_for_another_word_trains_and_exports(tiny_run):
+    workdir, metrics, model = tiny_run
+    card = json.loads((workdir / "export" / "model_card.json").read_text())
+    assert card["name"] == "trigger_word-hey_zoo" and card["data"]["words"]["confusable"][:2] == ["hey", "zoo"]
+    for key in ("f1", "false_accepts_per_hour", "false_reject_rate", "frame_accuracy"):
+        assert np.isfinite(metrics["test"][key])
+    assert metrics["split_sizes"]["test"] == PRESETS["tiny"]["test_clips"] + PRESETS["tiny"]["negative_test_clips"]
+    assert_each_weight_stored_once(workdir / "export")
+
+
+def test_saved_model_matches_keras_offline_and_streaming(tiny_run):
+    workdir, _, model = tiny_run
+    loaded = tf.saved_model.load(str(workdir / "export" / "saved_model"))
+    samples = np.random.default_rng(5).standard_normal((2, 2 * RATE)).astype(np.float32) * 0.2
+    served = loaded.serve(samples=tf.constant(samples))
+    np.testing.assert_allclose(served["probabilities"].numpy(), model(samples).numpy(), atol=1e-5)
+    state = tf.zeros([2, model.state_size])
+    parts = []
+    for start in range(0, samples.shape[1], 1600):
+        outputs = loaded.stream(samples=tf.constant(samples[:, start : start + 1600]), state=state)
+        parts.append(outputs["probabilities"].numpy())
+        state = outputs["state"]
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), served["probabilities"].numpy(), atol=1e-5)
+
+
+def test_bad_samples_get_defined_outputs(tiny_run):
+    workdir, _, model = tiny_run
+    loaded = tf.saved_model.load(str(workdir / "export" / "saved_model"))
+    empty = loaded.serve(samples=tf.zeros([1, 0]))
+    assert empty["probabilities"].shape == (1, 0) and empty["num_events"].numpy().tolist() == [0]
+    short = loaded.serve(samples=tf.zeros([1, 300]))  # shorter than one 40-ms step
+    assert short["probabilities"].shape == (1, 0)
+    clean = np.random.default_rng(6).uniform(-0.5, 0.5, (1, RATE)).astype(np.float32)
+    broken = clean.copy()
+    broken[0, [10, 200, 3000]] = [np.nan, np.inf, -np.inf]
+    cleaned = clean.copy()
+    cleaned[0, [10, 200, 3000]] = [0.0, 0.0, 0.0]
+    outputs = loaded.serve(samples=tf.constant(broken))["probabilities"].numpy()
+    assert np.all(np.isfinite(outputs))
+    np.testing.assert_allclose(outputs, loaded.serve(samples=tf.constant(cleaned))["probabilities"].numpy())
+    clipped = loaded.serve(samples=tf.constant(clean * 10))["probabilities"].numpy()
+    np.testing.assert_allclose(
+        clipped, loaded.serve(samples=tf.constant(np.clip(clean * 10, -1, 1)))["probabilities"].numpy()
+    )
+
+
+def test_chimes_are_mixed_in_after_each_detection():
+    samples = np.zeros(RATE, np.float32)
+    chimed = detect.with_chimes(samples, [0.25, 0.9], np.full(1600, 0.5, np.float32))
+    assert chimed.shape == samples.shape
+    assert chimed[4000] == 0.5 and chimed[3999] == 0 and chimed[4000 + 1600] == 0 and chimed[-1] == 0.5
+
+
+def _shipped():
+    if not (SHIPPED / "model_card.json").exists():
+        pytest.skip("saved_models/trigger_word is not there")
+    return json.loads((SHIPPED / "model_card.json").read_text())
+
+
+def test_shipped_detector_finds_triggers_at_known_times(data_dir):
+    _needs_tts()
+    card = _shipped()
+    config = from_dict(TriggerWordConfig, {**card["hyperparameters"], "cache_dir": "runs/cache/trigger_word"})
+    config.data.data_dir = str(data_dir)
+    banks, _ = data.load_banks(config)
+    loaded = tf.saved_model.load(str(SHIPPED / "saved_model"))
+    found, ends = [], []
+    for index in range(12):
+        samples, segments = data.clip_at(config, banks["test"], "test", index)
+        outputs = loaded.serve(samples=tf.constant(samples[np.newaxis]))
+        found.append(outputs["event_times"].numpy()[0][: int(outputs["num_events"][0])].tolist())
+        ends.append(data.trigger_ends(segments))
+    scores = events.event_scores(found, ends, 120, data.MATCH_SECONDS)
+    assert scores["recall"] >= 0.8 and scores["precision"] >= 0.8, (found, ends)
+    silence = loaded.serve(samples=tf.zeros([1, 10 * RATE]))
+    assert silence["num_events"].numpy().tolist() == [0]
+
+
+def test_detect_command_prints_times_and_writes_chimes(tmp_path, data_dir):
+    _shipped()
+    recording = data_dir / "trigger_word" / "dev" / "1.wav"
+    result = subprocess.run(
+        [sys.executable, "-m", "tasks.trigger_word.detect", str(recording), "--out", str(tmp_path / "out.wav")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    row = json.loads(result.stdout.splitlines()[0])
+    assert row["seconds"] == 10.0 and all(0 < t <= 10 for t in row["detections_s"])
+    assert audio.read_audio(tmp_path / "out.wav").shape == (10 * RATE,)
+    pcm = (np.clip(audio.read_audio(recording), -1, 1) * 32767).astype("<i2").tobytes()
+    streamed = subprocess.run(
+        [sys.executable, "-m", "tasks.trigger_word.detect", "--stdin"],
+        cwd=ROOT,
+        input=pcm,
+        capture_output=True,
+        timeout=300,
+    )
+    assert streamed.returncode == 0, streamed.stderr
+    times = [json.loads(line)["detection_s"] for line in streamed.stdout.decode().splitlines()]
+    assert times == pytest.approx(row["detections_s"], abs=0.01)
+    bad = subprocess.run(
+        [sys.executable, "-m", "tasks.trigger_word.detect", str(tmp_path / "missing.wav")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode != 0 and "not readable audio" in bad.stderr
+
+
+def _tflite_stream(path, state_size):
+    """A function `(samples (1, chunk), state) -> (probabilities, state)` over a `.tflite` export."""
+    interpreter = pytest.importorskip("ai_edge_litert.interpreter").Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    inputs = {detail["name"]: detail["index"] for detail in interpreter.get_input_details()}
+    outputs = interpreter.get_output_details()
+
+    def stream(samples, state):
+        interpreter.set_tensor(inputs["samples"], samples)
+        interpreter.set_tensor(inputs["state"], state)
+        interpreter.invoke()
+        values = [interpreter.get_tensor(detail["index"]) for detail in outputs]
+        state = next(value for value in values if value.shape[-1] == state_size)
+        return next(value for value in values if value is not state), state
+
+    return stream
+
+
+def test_tflite_export_streams_like_the_saved_model(tiny_run):
+    workdir, _, model = tiny_run
+    stream = _tflite_stream(workdir / "export" / "stream.tflite", model.state_size)
+    samples = np.random.default_rng(7).standard_normal((1, 20 * 1600)).astype(np.float32) * 0.2
+    samples[0, 5] = np.nan
+    state, parts = np.zeros((1, model.state_size), np.float32), []
+    for start in range(0, samples.shape[1], 1600):
+        probabilities, state = stream(samples[:, start : start + 1600], state)
+        parts.append(probabilities)
+    loaded = tf.saved_model.load(str(workdir / "export" / "saved_model"))
+    expected = loaded.serve(samples=tf.constant(samples))["probabilities"].numpy()
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), expected, atol=1e-5)
