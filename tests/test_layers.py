@@ -1,4 +1,4 @@
-"""MaskedGlobalPooling, BigramHashing, TextToIds and TimeReduction."""
+"""MaskedGlobalPooling, BigramHashing, TextToIds, TimeReduction and LogMelSpectrogram."""
 
 import keras
 import numpy as np
@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from data_pipelines.text import build_vectorizer
 from tests.layer_test_case import run_layer_test
-from zoo.layers import BigramHashing, MaskedGlobalPooling, RecurrentStack, TextToIds, TimeReduction
+from zoo.layers import BigramHashing, LogMelSpectrogram, MaskedGlobalPooling, RecurrentStack, TextToIds, TimeReduction
 
 
 def test_masked_pooling_ignores_padding_and_empty_rows():
@@ -149,4 +149,17 @@ def test_time_reduction_passes_the_layer_checks(tmp_path):
     mask = np.array([[True] * 5, [True, True, True, False, False]])
     run_layer_test(
         TimeReduction, {"factor": 2}, (values,), (2, 3, 6), keyword_inputs={"mask": mask}, saved_model_dir=tmp_path
+    )
+
+
+def test_log_mel_spectrogram_passes_the_layer_checks(tmp_path):
+    samples = np.random.default_rng(0).normal(size=(2, 1600)).astype("float32")
+    run_layer_test(
+        LogMelSpectrogram,
+        {"num_mel_bins": 20},
+        (samples,),
+        (2, 8, 20),
+        run_training_check=False,  # no weights
+        run_mixed_precision_check=False,  # computes in float32 under any policy: float16 power underflows
+        saved_model_dir=tmp_path,
     )
