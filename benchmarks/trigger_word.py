@@ -28,11 +28,11 @@ import tensorflow as tf  # noqa: E402
 from data_pipelines import audio  # noqa: E402
 from tasks.trigger_word import data, events  # noqa: E402
 from tasks.trigger_word.config import TriggerWordConfig  # noqa: E402
-from tasks.trigger_word.task import TFLITE_CHUNK_SAMPLES, TFLITE_FILE  # noqa: E402
+from tasks.trigger_word.task import DET_THRESHOLDS, TFLITE_CHUNK_SAMPLES, TFLITE_FILE  # noqa: E402
 from zoo import export  # noqa: E402
 from zoo.config import from_dict  # noqa: E402
 
-SPHINX_THRESHOLDS = (1e-40, 1e-30, 1e-25, 1e-20, 1e-15, 1e-10, 1e-5)
+SPHINX_THRESHOLDS = (1e-50, 1e-40, 1e-30, 1e-20, 1e-10)
 
 
 def test_clips(card, data_dir, count):
@@ -50,12 +50,25 @@ def test_clips(card, data_dir, count):
 
 
 def ours(saved_model, clips, batch_size=32):
-    found, started = [], time.perf_counter()
+    """Detections at the shipped threshold, probabilities, and compute seconds."""
+    found, probabilities, started = [], [], time.perf_counter()
     for start in range(0, len(clips), batch_size):
         outputs = saved_model.serve(samples=tf.constant(np.stack(clips[start : start + batch_size])))
+        probabilities.append(outputs["probabilities"].numpy())
         for row, count in zip(outputs["event_times"].numpy(), outputs["num_events"].numpy()):
             found.append(row[:count].tolist())
-    return found, time.perf_counter() - started
+    return found, np.concatenate(probabilities), time.perf_counter() - started
+
+
+def det_curve(probabilities, ends, seconds, card):
+    """The detector's DET points over `DET_THRESHOLDS` on these clips."""
+    refractory = round(card["refractory_seconds"] / card["step_seconds"])
+    points = []
+    for threshold in DET_THRESHOLDS:
+        times, counts = events.detect(probabilities, threshold, refractory, card["step_seconds"])
+        found = [row[:count].tolist() for row, count in zip(times.numpy(), counts.numpy())]
+        points.append({"threshold": threshold, **events.event_scores(found, ends, seconds, data.MATCH_SECONDS)})
+    return points
 
 
 def sphinx_clip(keyphrase, threshold, samples):
@@ -65,7 +78,7 @@ def sphinx_clip(keyphrase, threshold, samples):
     decoder.start_utt()
     decoder.process_raw((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes(), full_utt=True)
     decoder.end_utt()
-    return [segment.end_frame / 100 for segment in decoder.seg()]
+    return [segment.end_frame / 100 for segment in decoder.seg() or []]  # no segment: None
 
 
 def sphinx(pool, workers, keyphrase, threshold, clips):
@@ -135,7 +148,7 @@ def main(argv=None):
     config, clips, ends = test_clips(card, args.data_dir, args.clips)
     seconds = config.clip_seconds * len(clips)
     saved_model = tf.saved_model.load(str(export_dir / "saved_model"))
-    found, compute = ours(saved_model, clips)
+    found, probabilities, compute = ours(saved_model, clips)
     rows = {
         "rnn": {**events.event_scores(found, ends, seconds, data.MATCH_SECONDS), "real_time_factor": compute / seconds}
     }
@@ -156,7 +169,7 @@ def main(argv=None):
         print(f"{name:14}" + "".join(f"{row[key]:>24.4f}" for key in keys))
     print(json.dumps({"detectors": rows, "pocketsphinx_sweep": sweep}, indent=2))
     if args.plot:
-        plot(args.plot, card["det_curve"], sweep)
+        plot(args.plot, det_curve(probabilities, ends, seconds, card), sweep)
         print(f"wrote {args.plot}")
 
 
