@@ -259,7 +259,16 @@ def test_detect_command_prints_times_and_writes_chimes(tmp_path, data_dir):
     _shipped()
     recording = data_dir / "trigger_word" / "dev" / "1.wav"
     result = subprocess.run(
-        [sys.executable, "-m", "tasks.trigger_word.detect", str(recording), "--out", str(tmp_path / "out.wav")],
+        [
+            sys.executable,
+            "-m",
+            "tasks.trigger_word.detect",
+            str(recording),
+            "--out",
+            str(tmp_path / "out.wav"),
+            "--plot",
+            str(tmp_path / "out.png"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -269,6 +278,7 @@ def test_detect_command_prints_times_and_writes_chimes(tmp_path, data_dir):
     row = json.loads(result.stdout.splitlines()[0])
     assert row["seconds"] == 10.0 and all(0 < t <= 10 for t in row["detections_s"])
     assert audio.read_audio(tmp_path / "out.wav").shape == (10 * RATE,)
+    assert (tmp_path / "out.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pcm = (np.clip(audio.read_audio(recording), -1, 1) * 32767).astype("<i2").tobytes()
     streamed = subprocess.run(
         [sys.executable, "-m", "tasks.trigger_word.detect", "--stdin"],

@@ -1,6 +1,7 @@
 """Detect the trigger word in a recording, or live in a raw PCM stream.
 
     python -m tasks.trigger_word.detect in.wav --out out.wav   # times printed, a chime after each detection
+    python -m tasks.trigger_word.detect in.wav --plot in.png   # waveform, spectrogram, probability, detections
     arecord -f S16_LE -r 16000 -c 1 -t raw | python -m tasks.trigger_word.detect --stdin
 
 Any file librosa reads, at any rate and channel count, is resampled to 16 kHz and mixed down. `--stdin` reads
@@ -42,6 +43,36 @@ def with_chimes(samples, times, sound):
     return np.clip(mixed[: len(samples)], -1.0, 1.0)
 
 
+def plot(path, samples, probabilities, times, threshold, step_seconds, title=""):
+    """One PNG: the waveform, the log-mel spectrogram and the probability per step, detections marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from zoo.layers import LogMelSpectrogram
+
+    seconds = len(samples) / audio.SAMPLE_RATE
+    features = LogMelSpectrogram()(samples[np.newaxis])[0].numpy().T if len(samples) >= 400 else np.zeros((40, 0))
+    figure, (wave, spectrum, curve) = plt.subplots(3, 1, figsize=(10, 6), sharex=True)
+    wave.plot(np.arange(len(samples)) / audio.SAMPLE_RATE, samples, linewidth=0.3)
+    wave.set_ylabel("sample")
+    spectrum.imshow(features, origin="lower", aspect="auto", extent=(0, seconds, 0, features.shape[0]))
+    spectrum.set_ylabel("mel band")
+    curve.plot((np.arange(len(probabilities)) + 1) * step_seconds, probabilities)
+    curve.axhline(threshold, color="gray", linestyle="--", linewidth=0.8)
+    curve.set_ylim(0, 1)
+    curve.set_ylabel("P(trigger)")
+    curve.set_xlabel("seconds")
+    for axes in (wave, spectrum, curve):
+        for time in times:
+            axes.axvline(time, color="red", linewidth=1)
+    wave.set_title(title or f"{len(times)} detection(s)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
 class StreamDetector:
     """Detections in a live stream, by the rule of the offline `serve` (threshold, rising edge, refractory gap)."""
 
@@ -75,10 +106,11 @@ class StreamDetector:
 
 
 def detect_file(predictor, path):
+    """`(samples, probabilities, detection times)` of one audio file."""
     samples = audio.read_audio(path)
     outputs = predictor.saved_model.serve(samples=samples[np.newaxis])
     count = int(outputs["num_events"][0])
-    return samples, outputs["event_times"].numpy()[0][:count].tolist()
+    return samples, outputs["probabilities"].numpy()[0], outputs["event_times"].numpy()[0][:count].tolist()
 
 
 def main(argv=None):
@@ -86,12 +118,13 @@ def main(argv=None):
     parser.add_argument("inputs", nargs="*", help="audio files")
     parser.add_argument("--model", default="trigger_word", help="a name in saved_models/ or an export directory")
     parser.add_argument("--out", default="", help="with one input: write it with a chime after each detection")
+    parser.add_argument("--plot", default="", help="with one input: a PNG of waveform, spectrogram and probability")
     parser.add_argument("--stdin", action="store_true", help="read raw 16-bit 16-kHz mono PCM from standard input")
     args = parser.parse_args(argv)
     if not args.inputs and not args.stdin:
         parser.error("give audio files, or --stdin")
-    if args.out and len(args.inputs) != 1:
-        parser.error("--out needs exactly one input file")
+    if (args.out or args.plot) and len(args.inputs) != 1:
+        parser.error("--out and --plot need exactly one input file")
     predictor = export.load(args.model)
     if args.stdin:
         detector = StreamDetector(predictor.saved_model, predictor.card)
@@ -102,7 +135,7 @@ def main(argv=None):
         return
     for path in args.inputs:
         try:
-            samples, times = detect_file(predictor, path)
+            samples, probabilities, times = detect_file(predictor, path)
         except audio.UnreadableAudio as error:
             sys.exit(str(error))
         print(
@@ -117,6 +150,10 @@ def main(argv=None):
         if args.out:
             audio.write_wav(args.out, with_chimes(samples, times, chime()))
             print(f"wrote {args.out}")
+        if args.plot:
+            card = predictor.card
+            plot(args.plot, samples, probabilities, times, card["threshold"], card["step_seconds"], path)
+            print(f"wrote {args.plot}")
 
 
 if __name__ == "__main__":
