@@ -127,6 +127,25 @@ def test_tiny_train_export_and_plain_saved_model_match_keras(tiny_run):
     np.testing.assert_array_equal(default["translation"].numpy(), expected["translation"].numpy())
 
 
+def test_attention_endpoint_matches_keras_and_translate(tiny_run):
+    workdir, _ = tiny_run
+    model = keras.saving.load_model(workdir / "export" / "model.keras")
+    loaded = tf.saved_model.load(str(workdir / "export" / "saved_model"))
+    sentences = tf.constant(["3rd of March 2021", "", "31.12.1999"])
+    actual = loaded.attention(sentences, tf.constant(2), tf.constant(0.5))
+    expected = model.translate_with_attention(sentences, 2, 0.5)
+    for name in ("translation", "source_tokens", "output_tokens"):
+        np.testing.assert_array_equal(actual[name].numpy(), expected[name].numpy())
+    np.testing.assert_allclose(actual["attention"].numpy(), expected["attention"].numpy(), atol=1e-6)
+    translated = loaded.translate(sentences, tf.constant(2), tf.constant(0.5))
+    np.testing.assert_array_equal(actual["translation"].numpy(), translated["translation"].numpy())
+    np.testing.assert_allclose(actual["score"].numpy(), translated["score"].numpy(), rtol=1e-5)
+    produced = actual["output_tokens"].numpy() != b""
+    np.testing.assert_allclose(actual["attention"].numpy().sum(-1)[[0, 2]][produced[[0, 2]]], 1.0, rtol=1e-5)
+    assert actual["source_tokens"].numpy()[0, :3].tolist() == [b"3", b"r", b"d"]
+    assert not actual["source_tokens"].numpy()[1].any() and np.all(actual["attention"].numpy()[1] == 0.0)
+
+
 def test_export_stores_each_weight_once(tiny_run):
     assert_each_weight_stored_once(tiny_run[0] / "export")
 
@@ -170,7 +189,7 @@ def test_error_analysis_and_attention_map(tiny_run, tmp_path):
         model, "3rd of May 2001", 2, 0.0
     )
     assert source_tokens[:3] == ["3", "r", "d"] and output_tokens[-1] == data.END
-    assert weights.shape[0] == len(output_tokens) and weights.shape[1] >= len(source_tokens)
+    assert weights.shape == (len(output_tokens), len(source_tokens))
     path = tmp_path / "attention.png"
     attention_map.plot(source_tokens, output_tokens, weights, path, translation)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -12,6 +12,7 @@ import json
 
 from zoo import export, flags, training
 from zoo.config import from_dict
+from zoo.task import Evaluation
 
 SPLITS = ("validation", "test")
 
@@ -90,23 +91,48 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
     return metrics
 
 
+def _from_export(task_class, export_dir, data_dir):
+    """`(task, data, model)` rebuilt from an export's `config.json` and `model.keras`."""
+    import keras
+
+    values = json.loads((export_dir / "config.json").read_text())
+    config = from_dict(task_class.config_class, values)
+    if data_dir:
+        config.data.data_dir = str(data_dir)
+    task = task_class(config)
+    return task, task.build_data(), keras.saving.load_model(export_dir / "model.keras")
+
+
 def evaluate_export(task_class, export_dir, data_dir=None):
     """Re-scores an export's `model.keras` on the validation and test splits its `config.json` names.
 
     Returns:
         `{split: Evaluation}`, to compare with the export's model card.
     """
-    import keras
-
-    export_dir = export.resolve(export_dir)
-    values = json.loads((export_dir / "config.json").read_text())
-    config = from_dict(task_class.config_class, values)
-    if data_dir:
-        config.data.data_dir = str(data_dir)
-    task = task_class(config)
-    data = task.build_data()
-    model = keras.saving.load_model(export_dir / "model.keras")
+    task, data, model = _from_export(task_class, export.resolve(export_dir), data_dir)
     return {split: task.evaluate(model, data, split) for split in SPLITS}
+
+
+# The card fields that describe the export's interface, which a re-export refreshes; the rest are measurements.
+INTERFACE_FIELDS = ("inputs", "outputs", "endpoints")
+
+
+def reexport(task_class, export_dir, data_dir=None):
+    """Rebuilds an export in place from its own `model.keras` and `config.json` with the current task code, e.g.
+    to add an endpoint: the same weights, so the card's measurements stand; its interface fields are refreshed.
+    """
+    export_dir = export.resolve(export_dir)
+    task, data, model = _from_export(task_class, export_dir, data_dir)
+    card = json.loads((export_dir / export.CARD).read_text())
+    described = task.card(data, Evaluation(card.get("test_metrics", {})))
+    card.update({field: described[field] for field in INTERFACE_FIELDS if field in described})
+    card["export_note"] = (
+        f"re-exported from its model.keras by `python -m tasks.{task.name}.train --reexport {export_dir.name}`: "
+        "the same weights, so the test metrics above stand"
+    )
+    export.export_model(
+        export_dir, model, task.endpoints(model, data), card, task.config, task.export_files(model, data)
+    )
 
 
 def entry_points(task_class):
@@ -123,7 +149,15 @@ def entry_points(task_class):
             help="instead of training, re-score an export (a directory or a name in saved_models/) on validation "
             "and test, and print its metrics beside its model card's",
         )
+        parser.add_argument(
+            "--reexport",
+            metavar="EXPORT",
+            help="instead of training, rebuild an export from its model.keras with the current code (new endpoints)",
+        )
         args = parser.parse_args(argv)
+        if args.reexport:
+            reexport(task_class, args.reexport, args.data_dir)
+            return
         if args.evaluate:
             _print_evaluation(task_class, args.evaluate, args.data_dir)
             return

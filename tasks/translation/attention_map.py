@@ -2,9 +2,8 @@
 
     python -m tasks.translation.attention_map translation-dates "3rd of March 2021" --out attention.png
 
-The input is translated (beam search with the export's defaults unless given), then the output is
-fed back through the decoder with teacher forcing: since the decoder is deterministic given the
-prefix, these are exactly the attention weights each output token was predicted with.
+The input is translated (beam search with the export's defaults unless given) and the weights come
+from `Translator.translate_with_attention`, which the export's `attention` endpoint also serves.
 """
 
 import argparse
@@ -14,27 +13,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-from tasks.translation import data  # noqa: E402
 from tasks.translation.model import load_translator  # noqa: E402
 
 
 def attention_weights(model, sentence, beam_width, alpha):
     """`(source tokens, output tokens, weights (output tokens, source tokens), translation)`; the
     output tokens end with `</s>`."""
-    sentences = tf.constant([sentence])
-    translation = model.translate(sentences, beam_width, alpha)["translation"]
-    source_ids = model.source_ids(sentences)
-    target_ids = model.target_ids(translation).to_tensor()
-    _, weights = model.teacher_forced(source_ids, target_ids[:, :-1])
-    source_tokens = data.tokenize(sentences, model.level, model.lowercase_source)[0, : model.max_source_length]
-    output_tokens = data.tokenize(translation, model.level)[0]
-    decode = lambda tokens: [token.decode("utf-8") for token in tokens.numpy()]  # noqa: E731
-    return (
-        decode(source_tokens),
-        decode(output_tokens) + [data.END],
-        weights[0].numpy(),
-        translation[0].numpy().decode(),
-    )
+    outputs = model.translate_with_attention(tf.constant([sentence]), beam_width, alpha)
+    decode = lambda tokens: [token.decode("utf-8") for token in tokens.numpy() if token]  # noqa: E731
+    source_tokens, output_tokens = decode(outputs["source_tokens"][0]), decode(outputs["output_tokens"][0])
+    weights = outputs["attention"][0].numpy()[: len(output_tokens), : len(source_tokens)]
+    return source_tokens, output_tokens, weights, outputs["translation"][0].numpy().decode()
 
 
 def plot(source_tokens, output_tokens, weights, path, title=""):

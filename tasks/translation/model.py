@@ -179,19 +179,49 @@ class Translator(keras.Model):
         context = {"values": values, "mask": mask, "keys": self.attention.project_keys(values)}
         return state, context, tf.fill(tf.shape(source_ids)[:1], data.START_ID)
 
+    def _best_beam(self, source_ids, beam_width, alpha):
+        """The best beam's ids `(batch, time)` (`</s>` after the end), lengths, scores, and whether each input
+        had any source token."""
+        state, context, start_ids = self.decoder_start(source_ids)
+        result = decoding.beam_search(
+            self.decode_step, state, context, start_ids, data.END_ID, self.max_target_length, beam_width, alpha
+        )
+        has_source = tf.reduce_any(context["mask"], axis=1)
+        return result["ids"][:, 0], result["lengths"][:, 0], result["scores"][:, 0], has_source
+
     def translate(self, texts, beam_width=1, alpha=0.0):
         """Strings `(batch,)` -> `{"translation": strings, "score": log P / length ** alpha}`.
 
         Beam search with `beam_width` beams (1 is greedy). An input with no tokens translates to "".
         """
+        ids, lengths, scores, has_source = self._best_beam(self.source_ids(texts), beam_width, alpha)
+        return {"translation": tf.where(has_source, self.target_text(ids, lengths), ""), "score": scores}
+
+    def translate_with_attention(self, texts, beam_width=1, alpha=0.0):
+        """`translate`'s outputs and the attention behind them.
+
+        Adds `source_tokens` `(batch, source_time)` and `output_tokens` `(batch, target_time)` (ending with
+        `</s>`), both padded with "", and `attention` `(batch, target_time, source_time)`: the weights each
+        output token was predicted with. The best beam is fed back through the decoder with teacher forcing,
+        which, the decoder being deterministic given the prefix, reproduces the weights of the search.
+        """
+        texts = tf.reshape(texts, [-1])
         source_ids = self.source_ids(texts)
-        state, context, start_ids = self.decoder_start(source_ids)
-        result = decoding.beam_search(
-            self.decode_step, state, context, start_ids, data.END_ID, self.max_target_length, beam_width, alpha
-        )
-        translation = self.target_text(result["ids"][:, 0], result["lengths"][:, 0])
-        has_source = tf.reduce_any(context["mask"], axis=1)
-        return {"translation": tf.where(has_source, translation, ""), "score": result["scores"][:, 0]}
+        ids, lengths, scores, has_source = self._best_beam(source_ids, beam_width, alpha)
+        batch = tf.shape(ids)[0]
+        ids = tf.concat([ids, tf.fill([batch, 1], data.END_ID)], axis=1)  # a `</s>` even where search hit the limit
+        produced = tf.range(tf.shape(ids)[1]) <= lengths[:, None]  # the tokens, then `</s>`
+        decoder_inputs = tf.concat([tf.fill([batch, 1], data.START_ID), ids[:, :-1]], axis=1)
+        _, weights = self.teacher_forced(source_ids, tf.where(produced, decoder_inputs, text.PAD_ID))
+        source_tokens = data.tokenize(texts, self.level, self.lowercase_source)[:, : self.max_source_length]
+        output_tokens = tf.gather(tf.constant(self.target_tokens), ids)
+        return {
+            "translation": tf.where(has_source, self.target_text(ids, lengths), ""),
+            "score": scores,
+            "source_tokens": source_tokens.to_tensor("", shape=[batch, tf.shape(source_ids)[1]]),
+            "output_tokens": tf.where(produced, output_tokens, ""),
+            "attention": tf.where(produced[:, :, None], weights, 0.0),
+        }
 
     def sequence_scores(self, texts, translations, alpha=0.0):
         """`log P(translation | text) / length ** alpha`, the score beam search ranks by (end token included)."""

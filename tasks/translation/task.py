@@ -134,7 +134,14 @@ class TranslationTask(Task):
         def translate(sentences, beam_width, alpha):
             return inference_model.translate(sentences, beam_width, alpha)
 
-        return {"serve": (serve, TRANSLATE_SIGNATURE[:1]), "translate": (translate, TRANSLATE_SIGNATURE)}
+        def attention(sentences, beam_width, alpha):
+            return inference_model.translate_with_attention(sentences, beam_width, alpha)
+
+        return {
+            "serve": (serve, TRANSLATE_SIGNATURE[:1]),
+            "translate": (translate, TRANSLATE_SIGNATURE),
+            "attention": (attention, TRANSLATE_SIGNATURE),
+        }
 
     def card(self, data, test):
         config = self.config
@@ -162,6 +169,9 @@ class TranslationTask(Task):
             "endpoints": {
                 "serve": f"sentences -> outputs, beam width {config.beam_width}, alpha {config.length_alpha}",
                 "translate": "sentences, beam_width (int32 scalar, 1 = greedy), alpha (float32 scalar) -> outputs",
+                "attention": "as translate, plus source_tokens (batch, source_time) and output_tokens (batch, "
+                "target_time, ending with </s>), padded with '', and attention (batch, target_time, source_time): "
+                "the weights each output token was predicted with",
             },
             "keras_model": "model.keras is the Translator (tasks.translation.model): translate(texts, beam_width, "
             "alpha), teacher_forced(...) for attention weights, sequence_scores(...) for error analysis",
