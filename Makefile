@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 # Debian packages some features need (tests that need one skip with the reason where it is missing).
-APT_PACKAGES := fluidsynth fluid-soundfont-gm espeak-ng flite sound-theme-freedesktop wamerican libsndfile1
+APT_PACKAGES := fluidsynth fluid-soundfont-gm espeak-ng flite sound-theme-freedesktop wamerican libsndfile1 \
+	chromium chromium-driver
 
 .PHONY: run test lint format setup system-packages clean
 

@@ -1,4 +1,4 @@
-"""`python -m zoo list | predict NAME INPUT... | demo`: the exported models, offline."""
+"""`python -m zoo list | predict NAME INPUT... | demo | serve`: the exported models, offline."""
 
 import argparse
 import json
@@ -7,7 +7,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from zoo import export  # noqa: E402
+from zoo import export, serve  # noqa: E402
 
 
 def _format(row):
@@ -106,6 +106,11 @@ def main(argv=None):
     predict.add_argument("--out", default="", help="with --events: write a MIDI file and its piano roll")
     predict.set_defaults(run=_predict)
     commands.add_parser("demo", help="every exported model on its built-in examples").set_defaults(run=_demo)
+    serve_parser = commands.add_parser(
+        "serve", help="the models behind TensorFlow Serving's REST API and a web page (python -m zoo serve -h)"
+    )
+    serve.add_arguments(serve_parser)
+    serve_parser.set_defaults(run=serve.serve)
     args = parser.parse_args(argv)
     try:
         args.run(args)
