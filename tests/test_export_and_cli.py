@@ -1,9 +1,12 @@
-"""Atomic export, loading errors and the config-to-flags convention."""
+"""Atomic export, loading errors (missing, damaged and unsafe exports) and the config-to-flags convention."""
 
 import dataclasses
+import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +58,70 @@ def test_load_unknown_model_lists_what_exists(tmp_path, monkeypatch):
     assert export.available() == ["other"]
     with pytest.raises(FileNotFoundError, match="Available: other"):
         export.load("missing")
+
+
+@pytest.fixture
+def dinos_copy(tmp_path):
+    """A copy of the smallest shipped export, to damage."""
+    source = ROOT / "saved_models" / "dinos"
+    if not (source / export.CARD).is_file():
+        pytest.skip("needs saved_models/dinos")
+    return Path(shutil.copytree(source, tmp_path / "dinos"))
+
+
+def test_a_directory_that_is_not_an_export_is_named_as_such(tmp_path):
+    with pytest.raises(FileNotFoundError, match="is not an export: it has no model_card.json"):
+        export.load(tmp_path)
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _flip_middle_bytes(path):
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 16] = bytes(255 - byte for byte in data[middle : middle + 16])
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: _truncate(d / "saved_model" / "saved_model.pb"),
+        lambda d: _truncate(d / "saved_model" / "variables" / "variables.data-00000-of-00001"),
+        lambda d: _flip_middle_bytes(d / "saved_model" / "variables" / "variables.data-00000-of-00001"),
+        lambda d: shutil.rmtree(d / "saved_model" / "variables"),
+        lambda d: (d / export.CARD).write_text('{"task": "char_lm", "name": '),
+    ],
+    ids=["truncated graph", "truncated variables", "altered variables", "missing variables", "truncated card"],
+)
+def test_a_damaged_export_is_a_clear_error(dinos_copy, damage):
+    damage(dinos_copy)
+    with pytest.raises(export.BrokenExport, match="dinos"):
+        export.load(dinos_copy)
+
+
+def test_model_keras_with_python_code_is_refused(dinos_copy):
+    import keras
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
+    model.save(dinos_copy / "model.keras")
+    with pytest.raises(export.BrokenExport, match="safe_mode"):
+        export.load_keras(dinos_copy)
+    _truncate(dinos_copy / "model.keras")
+    with pytest.raises(export.BrokenExport, match="model.keras cannot be loaded"):
+        export.load_keras(dinos_copy)
+
+
+def test_an_export_from_another_release_loads_with_a_warning_that_says_what_to_do(dinos_copy):
+    card = json.loads((dinos_copy / export.CARD).read_text())
+    card["versions"]["tensorflow"] = "2.15.1"
+    (dinos_copy / export.CARD).write_text(json.dumps(card))
+    with pytest.warns(UserWarning, match=r"exported with tensorflow 2.15.1 .* install tensorflow==2.15.1"):
+        predictor = export.load(dinos_copy)
+    assert predictor.predict("tyrannosaurus")["log_prob"] < 0
 
 
 @dataclasses.dataclass

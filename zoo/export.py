@@ -13,6 +13,7 @@ import os
 import platform
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,10 @@ def write_atomically(target, write):
     os.replace(tmp, target)
     shutil.rmtree(backup, ignore_errors=True)
     return target
+
+
+class BrokenExport(ValueError):
+    """An export directory that cannot be used: a file missing, truncated or altered, or unsafe to load."""
 
 
 def versions():
@@ -137,8 +142,19 @@ class Predictor:
         import tensorflow as tf
 
         self.path = Path(path)
-        self.card = json.loads((self.path / CARD).read_text())
-        self.saved_model = tf.saved_model.load(str(self.path / SAVED_MODEL))
+        self.card = read_card(self.path)
+        check_versions(self.card, self.path)
+        try:
+            self.saved_model = tf.saved_model.load(str(self.path / SAVED_MODEL))
+        except Exception as error:  # TensorFlow raises a different type per damaged file
+            raise BrokenExport(
+                f"{self.path}: its SavedModel cannot be loaded, so the export is incomplete or altered "
+                f"({type(error).__name__}: {_first_line(error)}). Export it again or restore it from version control."
+            ) from error
+        if ENDPOINT not in self.saved_model.signatures:
+            raise BrokenExport(
+                f"{self.path}: the SavedModel has no {ENDPOINT!r} signature; it is not an export of this zoo"
+            )
         self._serve = getattr(self.saved_model, ENDPOINT)
 
     @property
@@ -172,6 +188,61 @@ class Predictor:
     __call__ = predict
 
 
+def _first_line(error):
+    return (str(error).strip().splitlines() or [""])[0][:300]
+
+
+def read_card(path):
+    """The model card of the export at `path`, or `BrokenExport` when it is not readable JSON."""
+    try:
+        card = json.loads((Path(path) / CARD).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise BrokenExport(f"{path}: {CARD} is not readable ({_first_line(error)}); the export is damaged") from error
+    if not isinstance(card, dict):
+        raise BrokenExport(f"{path}: {CARD} does not hold a model card")
+    return card
+
+
+def check_versions(card, path=""):
+    """Warns when the export was made with another TensorFlow or Keras release than the one installed.
+
+    SavedModels load across releases, but ops and layers may change behaviour between them; the warning says
+    what to do if the outputs no longer match the card.
+    """
+    installed = versions()
+    for package in ("tensorflow", "keras"):
+        exported = card.get("versions", {}).get(package)
+        if exported and exported.split(".")[:2] != installed[package].split(".")[:2]:
+            warnings.warn(
+                f"{path or card.get('name', 'this model')} was exported with {package} {exported} and runs on "
+                f"{installed[package]}. If its outputs differ from its model card's, install {package}=={exported} "
+                f"or export it again with this release (python -m tasks.{card.get('task', '<task>')}.train --reexport).",
+                stacklevel=3,
+            )
+
+
+def load_keras(name_or_path):
+    """The Keras model (`model.keras`) of an export, loaded with Keras's `safe_mode`: a file holding Python
+    code (a `Lambda` layer) is refused with `BrokenExport`, never run."""
+    import keras
+
+    path = resolve(name_or_path)
+    check_versions(read_card(path), path)
+    try:
+        return keras.saving.load_model(path / "model.keras", safe_mode=True)
+    except ValueError as error:
+        if "safe_mode" in str(error) or "lambda" in str(error).lower():
+            raise BrokenExport(
+                f"{path}/model.keras holds Python code (a Lambda layer), which Keras's safe_mode refuses to run. "
+                "Load it only if you trust where it came from: keras.saving.load_model(path, safe_mode=False)."
+            ) from error
+        raise BrokenExport(f"{path}/model.keras cannot be loaded ({_first_line(error)})") from error
+    except Exception as error:  # a truncated zip, a missing file, a config naming an unknown class
+        raise BrokenExport(
+            f"{path}/model.keras cannot be loaded ({type(error).__name__}: {_first_line(error)})"
+        ) from error
+
+
 def available():
     """Names of the exported models in `models_dir()`."""
     directory = models_dir()
@@ -183,13 +254,18 @@ def available():
 def resolve(name_or_path):
     """The export directory `name_or_path` names: a directory itself, or a model in `models_dir()`."""
     path = Path(name_or_path)
-    if not (path / CARD).is_file():
-        path = models_dir() / str(name_or_path)
-    if not (path / CARD).is_file():
+    named = models_dir() / str(name_or_path)
+    for candidate in (path, named):
+        if (candidate / CARD).is_file():
+            return candidate
+    if path.is_dir():
         raise FileNotFoundError(
-            f"No exported model at {name_or_path!r} or {path}. Available: {', '.join(available()) or 'none'}"
+            f"{path} is not an export: it has no {CARD} (an export holds {SAVED_MODEL}/, model.keras, {CARD} "
+            "and config.json, as python -m tasks.<name>.train writes them)"
         )
-    return path
+    raise FileNotFoundError(
+        f"No exported model at {name_or_path!r} or {named}. Available: {', '.join(available()) or 'none'}"
+    )
 
 
 def load(name_or_path):

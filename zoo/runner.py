@@ -93,14 +93,12 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
 
 def _from_export(task_class, export_dir, data_dir):
     """`(task, data, model)` rebuilt from an export's `config.json` and `model.keras`."""
-    import keras
-
     values = json.loads((export_dir / "config.json").read_text())
     config = from_dict(task_class.config_class, values)
     if data_dir:
         config.data.data_dir = str(data_dir)
     task = task_class(config)
-    return task, task.build_data(), keras.saving.load_model(export_dir / "model.keras")
+    return task, task.build_data(), export.load_keras(export_dir)
 
 
 def evaluate_export(task_class, export_dir, data_dir=None):

@@ -278,6 +278,6 @@ def build_translator(config, source_vocabulary, target_vocabulary):
 def load_translator(name_or_path):
     """The Keras `Translator` and the run config of an export (a directory or a name in saved_models/)."""
     path = export.resolve(name_or_path)
-    model = keras.saving.load_model(path / "model.keras")
+    model = export.load_keras(path)
     config = from_dict(TranslationConfig, json.loads((path / "config.json").read_text()))
     return model, config
