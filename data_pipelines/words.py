@@ -96,9 +96,17 @@ def split_words(sentences):
 
 
 def substrings(sentences, starts, ends):
-    """The substrings `sentences[b][starts[b, i]:ends[b, i]]` (code points) as a ragged string tensor."""
-    repeated = tf.repeat(sentences, starts.row_lengths())
-    values = tf.strings.substr(repeated, starts.flat_values, ends.flat_values - starts.flat_values, unit="UTF8_CHAR")
+    """The substrings `sentences[b][starts[b, i]:ends[b, i]]` (code points) as a ragged string tensor.
+
+    `sentences` must be valid UTF-8 (see `valid_utf8`). Memory grows with the characters, not with tokens times
+    characters: the substrings are gathered from the decoded code points, never cut from copies of the sentence.
+    """
+    chars = tf.strings.unicode_decode(sentences, "UTF-8")
+    offsets = tf.gather(chars.row_starts(), starts.value_rowids())
+    positions = tf.ragged.range(starts.flat_values + offsets, ends.flat_values + offsets)
+    values = tf.strings.unicode_encode(
+        positions.with_flat_values(tf.gather(chars.flat_values, positions.flat_values)), "UTF-8"
+    )
     return starts.with_flat_values(values)
 
 

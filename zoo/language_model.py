@@ -92,8 +92,13 @@ class RecurrentLanguageModel(keras.Model):
         Args:
             inputs, targets: int `(batch, time)`, right-padded with `PAD_ID`; a padded target is not scored.
         """
-        log_prob, length, _ = target_scores(self(inputs), targets)
-        return log_prob, length
+
+        def scored():
+            log_prob, length, _ = target_scores(self(inputs), targets)
+            return log_prob, length
+
+        # A recurrent layer cannot run on a batch of no rows.
+        return tf.cond(tf.shape(inputs)[0] > 0, scored, lambda: (tf.zeros([0]), tf.zeros([0], tf.int32)))
 
     def zero_state(self, batch):
         states = self.stack.states_per_layer * self.stack.num_layers

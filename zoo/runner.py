@@ -9,10 +9,10 @@ A task's `train.py` is its entry point and nothing more:
 """
 
 import json
+import math
 
 from zoo import export, flags, training
 from zoo.config import from_dict
-from zoo.task import Evaluation
 
 SPLITS = ("validation", "test")
 
@@ -117,12 +117,22 @@ INTERFACE_FIELDS = ("inputs", "outputs", "endpoints")
 
 def reexport(task_class, export_dir, data_dir=None):
     """Rebuilds an export in place from its own `model.keras` and `config.json` with the current task code, e.g.
-    to add an endpoint: the same weights, so the card's measurements stand; its interface fields are refreshed.
+    to add an endpoint or bound an input: the same weights, so the card's measurements stand, which the test
+    split is scored again to check; its interface fields are refreshed.
     """
     export_dir = export.resolve(export_dir)
     task, data, model = _from_export(task_class, export_dir, data_dir)
     card = json.loads((export_dir / export.CARD).read_text())
-    described = task.card(data, Evaluation(card.get("test_metrics", {})))
+    test = task.evaluate(model, data, "test")
+    recorded = card.get("test_metrics", {})
+    changed = {
+        name: (value, recorded[name])
+        for name, value in test.metrics.items()
+        if name in recorded and not math.isclose(value, recorded[name], rel_tol=1e-4, abs_tol=1e-6)
+    }
+    if changed:
+        raise ValueError(f"{export_dir}: not re-exported, its test metrics (now, card) changed: {changed}")
+    described = task.card(data, test)
     card.update({field: described[field] for field in INTERFACE_FIELDS if field in described})
     card["export_note"] = (
         f"re-exported from its model.keras by `python -m tasks.{task.name}.train --reexport {export_dir.name}`: "

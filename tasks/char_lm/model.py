@@ -24,6 +24,8 @@ class CharLanguageModel(RecurrentLanguageModel):
         lowercase: lower-case strings before scoring them (as the training text was).
         embedding_dim, recurrent: as in `RecurrentLanguageModel`.
         max_sample_length: the most characters `sample` generates after the prefix.
+        max_score_length: the most characters `score` reads: a longer string is scored on its first
+            `max_score_length` characters (then the end), which bounds the time of one call.
 
     Call arguments:
         inputs: int `(batch, time)` ids, `END_ID` first, right-padded with `PAD_ID`.
@@ -32,7 +34,16 @@ class CharLanguageModel(RecurrentLanguageModel):
         Next-character logits `(batch, time, vocab_size)`.
     """
 
-    def __init__(self, vocabulary, lowercase=True, embedding_dim=32, recurrent=None, max_sample_length=64, **kwargs):
+    def __init__(
+        self,
+        vocabulary,
+        lowercase=True,
+        embedding_dim=32,
+        recurrent=None,
+        max_sample_length=64,
+        max_score_length=20_000,
+        **kwargs,
+    ):
         vocabulary = list(vocabulary)
         super().__init__(
             FIRST_CHAR_ID + len(vocabulary),
@@ -45,6 +56,7 @@ class CharLanguageModel(RecurrentLanguageModel):
         self.vocabulary = vocabulary
         self.lowercase = lowercase
         self.max_sample_length = max_sample_length
+        self.max_score_length = max_score_length
         self.lookup = keras.layers.StringLookup(
             vocabulary=[END_TOKEN] + self.vocabulary, mask_token="", num_oov_indices=1, name="char_lookup"
         )
@@ -64,7 +76,7 @@ class CharLanguageModel(RecurrentLanguageModel):
 
     def score(self, strings):
         """Natural log P(string, then the end) `(batch,)`, and the characters scored (end included)."""
-        char_ids = self.char_ids(strings)
+        char_ids = self.char_ids(strings)[:, : self.max_score_length]
         end = tf.fill([tf.shape(strings)[0], 1], END_ID)
         inputs = tf.concat([end, char_ids], axis=1).to_tensor(text.PAD_ID)
         targets = tf.concat([char_ids, end], axis=1).to_tensor(text.PAD_ID)
@@ -89,7 +101,12 @@ class CharLanguageModel(RecurrentLanguageModel):
     def get_config(self):
         config = super().get_config()
         config.update(
-            {"vocabulary": self.vocabulary, "lowercase": self.lowercase, "max_sample_length": self.max_sample_length}
+            {
+                "vocabulary": self.vocabulary,
+                "lowercase": self.lowercase,
+                "max_sample_length": self.max_sample_length,
+                "max_score_length": self.max_score_length,
+            }
         )
         return config
 

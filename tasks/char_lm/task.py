@@ -130,7 +130,8 @@ class CharLmTask(Task):
             "(orders 2-8, the order chosen on validation) on the same split; novel_share: of 1,000 samples "
             "at temperature 1.0 (seed 0), the share that is not a training sequence",
             "inputs": {
-                "serve": "strings (batch,): any text; characters never seen in training score as the unknown one",
+                "serve": "strings (batch,): any text; characters never seen in training score as the unknown one; "
+                "a string over 20,000 characters is scored on its first 20,000",
                 "sample": "num_samples, temperature, seed, prefix (a string to continue), top_k (0: all), "
                 "top_p (1: all)",
             },

@@ -13,6 +13,7 @@ from zoo import metrics
 from zoo.task import Evaluation, Task, TaskData
 
 MONITOR = "val_f1"
+MAX_TOKENS = 1_000  # CoNLL-2003's longest sentence has 124
 EXAMPLES = [
     "Yesterday, Harry Potter met Hermione Granger in London.",
     "The European Commission said on Thursday it disagreed with German advice to consumers.",
@@ -120,7 +121,7 @@ class NerTask(Task):
             "vocab_size": len(data.vocabulary) + 2,
             "inputs": {
                 "sentences": "string (batch,): raw sentences, tokenized inside as CoNLL-2003 was "
-                "(see data_pipelines.words.split_words)"
+                f"(see data_pipelines.words.split_words); tokens past the first {MAX_TOKENS:,} are left out"
             },
             "outputs": {
                 "tokens, tags": "string (batch, tokens): the tokens and their IOB2 tags; num_tokens (batch,)",
@@ -140,12 +141,31 @@ class NerTask(Task):
 
 
 def serve_function(tagger, tags):
-    """Raw sentences -> tokens, IOB2 tags and entity spans, with character offsets into the input."""
+    """Raw sentences -> tokens, IOB2 tags and entity spans, with character offsets into the input.
+
+    A sentence is tagged on its first `MAX_TOKENS` tokens, which bounds the time of one call."""
     type_names = tf.constant(tagging.entity_types(tags))
 
+    def no_rows():
+        # A batch of no sentences answers with no rows: the tagger's padding cannot agree on a width for none.
+        text_rows, count_rows = tf.zeros([0, 0], tf.string), tf.zeros([0], tf.int64)
+        return {
+            "tokens": text_rows,
+            "tags": text_rows,
+            "num_tokens": count_rows,
+            "entity_text": text_rows,
+            "entity_type": text_rows,
+            "entity_start": tf.zeros([0, 0], tf.int64),
+            "entity_end": tf.zeros([0, 0], tf.int64),
+            "num_entities": count_rows,
+        }
+
     def serve(sentences):
+        return tf.cond(tf.size(sentences) > 0, lambda: tag(sentences), no_rows)
+
+    def tag(sentences):
         sentences = words.valid_utf8(sentences)
-        tokens, starts, ends = words.split_words(sentences)
+        tokens, starts, ends = (part[:, :MAX_TOKENS] for part in words.split_words(sentences))
         lengths = tokens.row_lengths()
         tag_ids = tagger(text.to_padded(tokens, ""))
         types, firsts, lasts = tagging.entity_bounds(tag_ids, lengths, tags)

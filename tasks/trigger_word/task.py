@@ -137,13 +137,25 @@ class TriggerWordTask(Task):
     def endpoints(self, inference_model, data):
         threshold, refractory, step = self.config.threshold, self.refractory_steps, clips.step_seconds(self.config)
 
+        def no_rows(samples):
+            # A batch of no clips answers with no rows: the spectrogram's FFT cannot run on an empty batch.
+            return tf.zeros([0, tf.shape(samples)[1] // inference_model.step_samples])
+
         def serve(samples):
-            probabilities = inference_model(clean_samples(samples))
+            samples = clean_samples(samples)
+            probabilities = tf.cond(
+                tf.shape(samples)[0] > 0, lambda: inference_model(samples), lambda: no_rows(samples)
+            )
             times, count = events.detect(probabilities, threshold, refractory, step)
             return {"probabilities": probabilities, "event_times": times, "num_events": count}
 
         def stream(samples, state):
-            probabilities, state = inference_model.stream(clean_samples(samples), state)
+            samples = clean_samples(samples)
+            probabilities, state = tf.cond(
+                tf.shape(samples)[0] > 0,
+                lambda: inference_model.stream(samples, state),
+                lambda: (no_rows(samples), state),
+            )
             return {"probabilities": probabilities, "state": state}
 
         return {
