@@ -36,7 +36,9 @@ def _predict(args):
         return
     if not args.inputs:
         sys.exit("predict needs inputs, or --sample N for a model that samples")
-    for text, row in zip(args.inputs, predictor.predict(args.inputs)):
+    # The bytes as given: an argument that is not UTF-8 reaches the model as it is, which replaces what it cannot decode.
+    rows = predictor.predict([os.fsencode(text) for text in args.inputs])
+    for text, row in zip(args.inputs, rows):
         print(f"{text!r} -> {_format(row)}")
 
 
