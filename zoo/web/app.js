@@ -42,6 +42,15 @@ function wire(button, result, action) {
   });
 }
 
+// A text field that starts with the model card's first example.
+function exampleField(model, tag, label) {
+  const field = el(tag, tag === "input" ? { type: "text", "aria-label": label } : { "aria-label": label });
+  field.value = (model.examples || [""])[0];
+  return field;
+}
+
+const resultArea = () => el("div", { class: "result", "data-role": "result" });
+
 function numberInput(label, value, step = "1") {
   const input = el("input", { type: "number", value: String(value), step });
   return [el("label", {}, `${label} `, input), input];
@@ -49,10 +58,9 @@ function numberInput(label, value, step = "1") {
 
 const panels = {
   sentiment(model, body) {
-    const text = el("textarea", { "aria-label": "review" });
-    text.value = (model.examples || [""])[0];
+    const text = exampleField(model, "textarea", "review");
     const button = el("button", {}, "Classify");
-    const result = el("div", { class: "result", "data-role": "result" });
+    const result = resultArea();
     wire(button, result, async () => {
       const [row] = (await predict(model, { instances: [text.value] })).predictions;
       const percent = (100 * row.probability).toFixed(1);
@@ -65,10 +73,9 @@ const panels = {
   },
 
   ner(model, body) {
-    const text = el("input", { type: "text", "aria-label": "sentence" });
-    text.value = (model.examples || [""])[0];
+    const text = exampleField(model, "input", "sentence");
     const button = el("button", {}, "Find entities");
-    const result = el("div", { class: "result", "data-role": "result" });
+    const result = resultArea();
     wire(button, result, async () => {
       const sentence = text.value;
       const [row] = (await predict(model, { instances: [sentence] })).predictions;
@@ -90,13 +97,12 @@ const panels = {
   },
 
   translation(model, body) {
-    const text = el("input", { type: "text", "aria-label": "sentence" });
-    text.value = (model.examples || [""])[0];
+    const text = exampleField(model, "input", "sentence");
     const [beamLabel, beam] = numberInput("beam width", 4);
     beam.min = "1";
     beam.max = "16";
     const button = el("button", {}, "Translate");
-    const result = el("div", { class: "result", "data-role": "result" });
+    const result = resultArea();
     const withAttention = model.signatures.includes("attention");
     wire(button, result, async () => {
       const inputs = { sentences: [text.value], beam_width: Number(beam.value), alpha: 0.6 };
@@ -111,10 +117,9 @@ const panels = {
   },
 
   char_lm(model, body) {
-    const text = el("input", { type: "text", "aria-label": "text to score" });
-    text.value = (model.examples || [""])[0];
+    const text = exampleField(model, "input", "text to score");
     const scoreButton = el("button", {}, "Score");
-    const scored = el("div", { class: "result", "data-role": "result" });
+    const scored = resultArea();
     wire(scoreButton, scored, async () => {
       const [row] = (await predict(model, { instances: [text.value] })).predictions;
       scored.replaceChildren(`log P = ${row.log_prob.toFixed(3)} nats, ${row.bits_per_char.toFixed(3)} bits per character`);
@@ -147,7 +152,7 @@ const panels = {
       el("option", { value: "" }, "the whole corpus"),
       ...(model.conditions || []).map((name) => el("option", { value: name }, name)));
     const button = el("button", {}, "Generate");
-    const result = el("div", { class: "result", "data-role": "result" });
+    const result = resultArea();
     wire(button, result, async () => {
       const inputs = {
         num_events: Number(events.value), temperature: Number(temperature.value), seed: Number(seed.value),
@@ -166,7 +171,7 @@ const panels = {
   trigger_word(model, body) {
     const file = el("input", { type: "file", accept: "audio/*", "aria-label": "audio file" });
     const record = el("button", { class: "secondary" }, "Record 5 s");
-    const result = el("div", { class: "result", "data-role": "result" });
+    const result = resultArea();
     const detect = async (arrayBuffer) => {
       result.replaceChildren("Listening…");
       const wav = await wav16k(arrayBuffer);
