@@ -168,6 +168,9 @@ class RunConfig:
             value = self.value(name)
             if allowed and value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+            rule = field.metadata.get("rule")
+            if rule and not rule(value):
+                raise ValueError(f"{name} must be {field.metadata['expectation']}, got {value!r}")
         if self.epochs < 1:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
 
@@ -181,6 +184,12 @@ class RunConfig:
 
     def write(self, path):
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def checked(default, rule, expectation):
+    """A config field whose value must satisfy `rule`: a `RunConfig` holding one that does not raises
+    `ValueError("<name> must be <expectation>, got <value>")`, as it does for a value outside a `Literal`."""
+    return dataclasses.field(default=default, metadata={"rule": rule, "expectation": expectation})
 
 
 def section_defaults(section, **values):

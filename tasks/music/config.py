@@ -3,7 +3,7 @@
 import dataclasses
 from typing import Literal
 
-from zoo.config import DataConfig, RecurrentConfig, RunConfig, SplitConfig, section_defaults
+from zoo.config import DataConfig, RecurrentConfig, RunConfig, SplitConfig, checked, section_defaults
 
 CORPORA = ("wjazzd", "metheny", "folk")
 
@@ -37,7 +37,7 @@ class MusicConfig(RunConfig):
     instrument: str = ""
     condition_on_performer: bool = True
     split: SplitConfig = dataclasses.field(default_factory=SplitConfig)
-    window: int = 128
+    window: int = checked(128, lambda value: value >= 2, "at least 2 events")
     max_transpose: int = 5
 
     # Model
@@ -50,11 +50,6 @@ class MusicConfig(RunConfig):
     # windows of 256 gave 28, and 20 epochs of those underfit (test perplexity 0.96x the n-gram's).
     epochs: int = 40
     data: DataConfig = section_defaults(DataConfig, batch_size=32, num_buckets=2)
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.window < 2:
-            raise ValueError(f"window must be at least 2 events, got {self.window}")
 
 
 PRESETS = {

@@ -4,7 +4,7 @@ import dataclasses
 from typing import Literal
 
 from data_pipelines.text import TRUNCATIONS
-from zoo.config import DataConfig, OptimizerConfig, RecurrentConfig, RunConfig, section_defaults
+from zoo.config import DataConfig, OptimizerConfig, RecurrentConfig, RunConfig, checked, section_defaults
 
 
 @dataclasses.dataclass
@@ -35,7 +35,7 @@ class SentimentConfig(RunConfig):
     embedding_dim: int = 64
     bigram_buckets: int = 32768
     embedding_dropout: float = 0.5
-    time_reduction: int = 2
+    time_reduction: int = checked(2, lambda value: value >= 1, "at least 1")
     recurrent: RecurrentConfig = section_defaults(RecurrentConfig, cell="gru", hidden_dim=128, dropout=0.3)
 
     # Training
@@ -46,11 +46,6 @@ class SentimentConfig(RunConfig):
     optimizer: OptimizerConfig = section_defaults(
         OptimizerConfig, clipnorm=1.0, cosine_decay=False, weight_decay=0.004, decay_all_weights=True
     )
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.time_reduction < 1:
-            raise ValueError(f"time_reduction must be at least 1, got {self.time_reduction}")
 
 
 PRESETS = {

@@ -3,7 +3,7 @@
 import dataclasses
 from typing import Literal
 
-from zoo.config import DataConfig, RunConfig, section_defaults
+from zoo.config import DataConfig, RunConfig, checked, section_defaults
 
 DATASETS = ("dates", "anki")
 LANGUAGES = ("spa", "fra", "deu")
@@ -52,17 +52,12 @@ class TranslationConfig(RunConfig):
     dropout: float = 0.3
 
     # Decoding of the export
-    beam_width: int = 4
+    beam_width: int = checked(4, lambda value: value >= 1, "at least 1")
     length_alpha: float = 0.6
 
     # Training
     epochs: int = 15
     data: DataConfig = section_defaults(DataConfig, batch_size=128, num_buckets=8)
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.beam_width < 1:
-            raise ValueError(f"beam_width must be at least 1, got {self.beam_width}")
 
     @property
     def level(self):

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from zoo.config import DataConfig, RecurrentConfig, RunConfig, section_defaults
+from zoo.config import DataConfig, RecurrentConfig, RunConfig, checked, section_defaults
 
 
 @dataclasses.dataclass
@@ -27,7 +27,7 @@ class TriggerWordConfig(RunConfig):
         refractory_seconds: no second detection this soon after one.
     """
 
-    trigger_word: str = "activate"
+    trigger_word: str = checked("activate", lambda value: bool(value.strip()), "a word or phrase, not blank")
     recordings_dir: str = ""
     cache_dir: str = "runs/cache/trigger_word"
     train_clips: int = 2000
@@ -35,7 +35,7 @@ class TriggerWordConfig(RunConfig):
     test_clips: int = 1000
     negative_test_clips: int = 360
     confusable_words: int = 30
-    clip_seconds: float = 10.0
+    clip_seconds: float = checked(10.0, lambda value: value >= 3, "at least 3")
 
     conv_filters: int = 196
     conv_kernel: int = 15
@@ -44,20 +44,11 @@ class TriggerWordConfig(RunConfig):
         RecurrentConfig, cell="gru", hidden_dim=128, num_layers=2, dropout=0.2
     )
 
-    threshold: float = 0.5
+    threshold: float = checked(0.5, lambda value: 0 < value < 1, "in (0, 1)")
     refractory_seconds: float = 1.0
 
     epochs: int = 20
     data: DataConfig = section_defaults(DataConfig, batch_size=32)
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not self.trigger_word.strip():
-            raise ValueError("trigger_word must not be empty")
-        if not 0 < self.threshold < 1:
-            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
-        if self.clip_seconds < 3:
-            raise ValueError(f"clip_seconds must be at least 3, got {self.clip_seconds}")
 
 
 PRESETS = {
