@@ -4,11 +4,16 @@ exact scores of whole sequences, and sampling inside the graph with the shared s
 Tasks subclass it to turn their raw inputs (strings, melodies) into ids and back.
 """
 
+import dataclasses
+from typing import Any
+
 import keras
 import tensorflow as tf
 
+from data_pipelines import text
 from zoo import decoding
 from zoo.layers import RecurrentStack
+from zoo.task import Task, TaskData
 
 PAD_ID = 0
 NEG_INF = float("-inf")
@@ -152,3 +157,22 @@ class RecurrentLanguageModel(keras.Model):
         config = super().get_config()
         config.update({"embedding_dim": self.embedding_dim, "recurrent": self.recurrent})
         return config
+
+
+@dataclasses.dataclass
+class LanguageModelData(TaskData):
+    """`TaskData` of a language-model task, with the n-gram baseline its model is measured against."""
+
+    baseline: Any = None  # the Kneser-Ney n-gram model chosen on validation
+    baseline_validation: Any = None  # {order: validation bits per token}
+
+
+class LanguageModelTask(Task):
+    """A task whose model predicts the next token: trained on its cross-entropy (padding ignored), keeping the
+    epoch with the lowest validation loss."""
+
+    monitor = "val_loss"
+    monitor_mode = "min"
+
+    def loss(self, model):
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=text.PAD_LABEL)

@@ -5,7 +5,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -14,7 +13,8 @@ from tasks.char_lm import data as corpus
 from tasks.char_lm.config import PRESETS, CharLmConfig
 from tasks.char_lm.model import build_language_model
 from zoo import metrics, ngram
-from zoo.task import Evaluation, Task, TaskData
+from zoo.language_model import LanguageModelData, LanguageModelTask
+from zoo.task import Evaluation
 
 NOVELTY_SAMPLES = 1000
 SAMPLE_SIGNATURE = [
@@ -28,10 +28,8 @@ SAMPLE_SIGNATURE = [
 
 
 @dataclasses.dataclass
-class CharLmData(TaskData):
+class CharLmData(LanguageModelData):
     vocabulary: Any = None  # the training characters
-    baseline: Any = None  # the Kneser-Ney n-gram model chosen on validation
-    baseline_validation: Any = None  # {order: validation bits per character}
 
 
 def score_all(model, texts, batch_size=256):
@@ -48,12 +46,10 @@ def novelty(model, known, temperature=1.0, seed=0, count=NOVELTY_SAMPLES):
     return float(np.mean([sample not in known for sample in samples])), samples[:10]
 
 
-class CharLmTask(Task):
+class CharLmTask(LanguageModelTask):
     name = "char_lm"
     config_class = CharLmConfig
     presets = PRESETS
-    monitor = "val_loss"
-    monitor_mode = "min"
 
     @property
     def export_name(self):
@@ -69,16 +65,13 @@ class CharLmTask(Task):
             splits,
             corpus.make_dataset(splits.train, vocabulary, self.config, training=True),
             corpus.make_dataset(splits.validation, vocabulary, self.config, training=False),
-            vocabulary,
-            baseline,
-            scores,
+            baseline=baseline,
+            baseline_validation=scores,
+            vocabulary=vocabulary,
         )
 
     def build_model(self, data):
         return build_language_model(self.config, data.vocabulary)
-
-    def loss(self, model):
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=text.PAD_LABEL)
 
     def evaluate(self, inference_model, data, split):
         texts = getattr(data.splits, split).texts

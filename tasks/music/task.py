@@ -15,8 +15,8 @@ from tasks.music import measures
 from tasks.music.config import PRESETS, MusicConfig
 from tasks.music.model import build_melody_model
 from zoo import ngram
-from zoo.language_model import target_scores
-from zoo.task import Evaluation, Task, TaskData
+from zoo.language_model import LanguageModelData, LanguageModelTask, target_scores
+from zoo.task import Evaluation
 
 NGRAM_ORDERS = range(2, 6)
 SERVE_EVENTS = 128  # what `serve` generates per seed: eight 4/4 bars
@@ -35,10 +35,8 @@ GENERATE_SIGNATURE = [
 
 
 @dataclasses.dataclass
-class MusicData(TaskData):
+class MusicData(LanguageModelData):
     conditions: Any = None  # condition names in id order, the corpus first
-    baseline: Any = None  # the Kneser-Ney n-gram model chosen on validation
-    baseline_validation: Any = None  # {order: validation bits per event}
 
 
 def ngram_sequences(rows):
@@ -67,12 +65,10 @@ def event_metrics(log_probs, lengths):
     return {"nll": nll, "perplexity": math.exp(nll)}
 
 
-class MusicTask(Task):
+class MusicTask(LanguageModelTask):
     name = "music"
     config_class = MusicConfig
     presets = PRESETS
-    monitor = "val_loss"
-    monitor_mode = "min"
 
     @property
     def corpus_token(self):
@@ -95,16 +91,13 @@ class MusicTask(Task):
             splits,
             corpus.make_dataset(splits.train, conditions, self.config, training=True),
             corpus.make_dataset(splits.validation, conditions, self.config, training=False),
-            conditions,
-            baseline,
-            scores,
+            baseline=baseline,
+            baseline_validation=scores,
+            conditions=conditions,
         )
 
     def build_model(self, data):
         return build_melody_model(self.config, data.conditions)
-
-    def loss(self, model):
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=text.PAD_LABEL)
 
     def evaluate(self, inference_model, data, split):
         pieces = getattr(data.splits, split)
