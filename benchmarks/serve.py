@@ -14,40 +14,22 @@ cores, as an app and its model server on one small host would.
 import argparse
 import asyncio
 import json
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
+
+from zoo import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 ANSWER_TIMEOUT_S = 30.0
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(model, batching, port):
-    flag = "--batching" if batching else "--no-batching"
-    command = [sys.executable, "-m", "zoo", "serve", "--port", str(port), "--models", model, flag]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return process
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError("the server did not start within 180 s")
+def start_server(model, batching):
+    """`(process, port)` of `python -m zoo serve` for `model`, batching on or off."""
+    process, url = serve.start_in_subprocess(["--models", model, "--batching" if batching else "--no-batching"])
+    return process, urllib.parse.urlsplit(url).port
 
 
 async def _client(port, path, bodies, offset, stop_at, stats):
@@ -166,8 +148,7 @@ def main(argv=None):
             f"{'batching':>8} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'errors':>6} {'dropped':>7}"
         )
         for batching in (True, False):
-            port = _free_port()
-            server = start_server(model, batching, port)
+            server, port = start_server(model, batching)
             try:
                 run_load(port, model, bodies, 4, 2.0)  # warm-up: every signature traced, connections open
                 for clients in args.clients:

@@ -7,10 +7,7 @@ import concurrent.futures
 import io
 import json
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -18,17 +15,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
-from zoo import rest
+from zoo import rest, serve
 from zoo.batching import Batcher
 
 SERVED = ("sentiment", "ner", "translation-dates", "dinos", "music", "trigger_word")
 MAX_INSTANCES = 16
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _request(url, body=None, method=None, raw=None):
@@ -48,23 +39,11 @@ def server():
     missing = [name for name in SERVED if not (ROOT / "saved_models" / name / "model_card.json").is_file()]
     if missing:
         pytest.skip(f"needs the shipped models {', '.join(missing)} in saved_models/")
-    port = _free_port()
-    command = [sys.executable, "-m", "zoo", "serve", "--port", str(port), "--max-instances", str(MAX_INSTANCES)]
-    process = subprocess.Popen([*command, "--models", *SERVED], cwd=ROOT, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
     try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited: {process.stderr.read().decode()[-2000:]}")
-            try:
-                if _request(f"{url}/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the server did not answer /healthz within 180 s")
-            time.sleep(0.5)
+        process, url = serve.start_in_subprocess(["--max-instances", str(MAX_INSTANCES), "--models", *SERVED])
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    try:
         yield url
     finally:
         process.terminate()

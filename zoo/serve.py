@@ -104,16 +104,6 @@ def _error(status, message):
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _handles_errors(handler):
-    async def wrapped(request):
-        try:
-            return await handler(request)
-        except BadRequest as error:
-            return _error(error.status, str(error))
-
-    return wrapped
-
-
 async def _body(request, limit):
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > limit):
@@ -226,6 +216,9 @@ def build_app(models, max_body_bytes=MAX_BODY_BYTES, max_instances=MAX_INSTANCES
     async def index(_request):
         return FileResponse(WEB_DIR / "index.html")
 
+    async def bad_request(_request, error):
+        return _error(error.status, str(error))
+
     async def http_error(_request, error):
         return _error(error.status_code, error.detail)
 
@@ -237,16 +230,18 @@ def build_app(models, max_body_bytes=MAX_BODY_BYTES, max_instances=MAX_INSTANCES
         Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),
         Route("/healthz", healthz),
         Route("/api/models", models_list),
-        Route("/api/audio/{name}", _handles_errors(audio), methods=["POST"]),
-        Route("/api/midi/{name}", _handles_errors(midi), methods=["POST"]),
-        Route("/v1/models/{name}/card", _handles_errors(model_card)),
-        Route("/v1/models/{name}/metadata", _handles_errors(model_metadata)),
-        Route("/v1/models/{name}/versions/{version}/metadata", _handles_errors(model_metadata)),
-        Route("/v1/models/{name}/versions/{version}", _handles_errors(model_status)),
-        Route("/v1/models/{target}", _handles_errors(model_verb), methods=["GET", "POST"]),
-        Route("/v1/models/{name}/versions/{version_target}", _handles_errors(_versioned(model_verb)), methods=["POST"]),
+        Route("/api/audio/{name}", audio, methods=["POST"]),
+        Route("/api/midi/{name}", midi, methods=["POST"]),
+        Route("/v1/models/{name}/card", model_card),
+        Route("/v1/models/{name}/metadata", model_metadata),
+        Route("/v1/models/{name}/versions/{version}/metadata", model_metadata),
+        Route("/v1/models/{name}/versions/{version}", model_status),
+        Route("/v1/models/{target}", model_verb, methods=["GET", "POST"]),
+        Route("/v1/models/{name}/versions/{version_target}", _versioned(model_verb), methods=["POST"]),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
+    return Starlette(
+        routes=routes, exception_handlers={BadRequest: bad_request, HTTPException: http_error, Exception: server_error}
+    )
 
 
 def _versioned(handler):
@@ -280,6 +275,40 @@ def load_models(names, batching=True, max_batch_size=MAX_BATCH_SIZE, batch_timeo
     if duplicates:
         raise ValueError(f"Two exports share the name {', '.join(sorted(duplicates))}; serve them separately")
     return models
+
+
+def start_in_subprocess(arguments=(), timeout_s=180):
+    """Starts `python -m zoo serve` with `arguments` on a free port of 127.0.0.1 in a subprocess and waits until it
+    answers `/healthz`, for tests and benchmarks. Returns `(process, base URL)`; the caller terminates the process.
+
+    Raises:
+        RuntimeError: the server exited or did not answer within `timeout_s`, with the end of its output.
+    """
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "zoo", "serve", "--port", str(port), *arguments]
+    url = f"http://127.0.0.1:{port}"
+    # A file, not a pipe, takes its output: a server that logs much would block on a full pipe. The server keeps
+    # its own handle on the file once this one is closed.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1], stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout_s
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+                    return process, url
+            except OSError:
+                time.sleep(0.5)
+        process.kill()
+        log.seek(0)
+        raise RuntimeError(f"{' '.join(command)} did not start: {log.read().decode(errors='replace')[-2000:]}")
 
 
 def add_arguments(parser):
