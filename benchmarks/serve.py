@@ -20,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo import serve
+from zoo import export, serve
 
-ROOT = Path(__file__).resolve().parents[1]
 ANSWER_TIMEOUT_S = 30.0
 
 
@@ -108,7 +107,7 @@ def in_process(model, examples, seconds):
     """The SavedModel called directly, one instance per call, and 32 per call."""
     import tensorflow as tf
 
-    serve = tf.saved_model.load(str(ROOT / "saved_models" / model / "saved_model")).signatures["serve"]
+    serve = tf.saved_model.load(str(export.resolve(model) / export.SAVED_MODEL)).signatures["serve"]
     (name,) = serve.structured_input_signature[1]
     results = {}
     for batch in (1, 32):
@@ -135,7 +134,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     results = {}
     for model in args.models:
-        card = json.loads((ROOT / "saved_models" / model / "model_card.json").read_text())
+        card = export.read_card(export.resolve(model))
         examples = [str(example) for example in card["examples"]]
         bodies = [json.dumps({"instances": [example]}).encode() for example in examples]
         direct = in_process(model, examples, min(args.seconds, 20.0))

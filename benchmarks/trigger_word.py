@@ -144,7 +144,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     export_dir = export.resolve(args.model)
-    card = json.loads((export_dir / export.CARD).read_text())
+    card = export.read_card(export_dir)
     config, clips, ends = test_clips(card, args.data_dir, args.clips)
     seconds = config.clip_seconds * len(clips)
     saved_model = tf.saved_model.load(str(export_dir / "saved_model"))

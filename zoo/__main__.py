@@ -21,7 +21,7 @@ def _list(_args):
     if not names:
         print(f"No exported models in {export.models_dir()}")
     for name in names:
-        card = json.loads((export.models_dir() / name / export.CARD).read_text())
+        card = export.read_card(export.models_dir() / name)
         metrics = ", ".join(f"{key} {value:.4f}" for key, value in card.get("test_metrics", {}).items())
         print(f"{name}: {card.get('description', card.get('task', ''))} [{metrics}]")
 

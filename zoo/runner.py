@@ -122,7 +122,7 @@ def reexport(task_class, export_dir, data_dir=None):
     """
     export_dir = export.resolve(export_dir)
     task, data, model = _from_export(task_class, export_dir, data_dir)
-    card = json.loads((export_dir / export.CARD).read_text())
+    card = export.read_card(export_dir)
     test = task.evaluate(model, data, "test")
     recorded = card.get("test_metrics", {})
     changed = {
@@ -180,7 +180,7 @@ def entry_points(task_class):
 
 def _print_evaluation(task_class, export_dir, data_dir):
     export_dir = export.resolve(export_dir)
-    card = json.loads((export_dir / export.CARD).read_text())
+    card = export.read_card(export_dir)
     evaluations = evaluate_export(task_class, export_dir, data_dir)
     for split, evaluation in evaluations.items():
         recorded = card.get(f"{split}_metrics", {})

@@ -57,7 +57,7 @@ class ServedModel:
 
         self.path = export.resolve(path)
         self.name = self.path.name
-        self.card = json.loads((self.path / export.CARD).read_text())
+        self.card = export.read_card(self.path)
         self.saved_model = tf.saved_model.load(str(self.path / export.SAVED_MODEL))
         self.signatures = {key: rest.Signature.of(function) for key, function in self.saved_model.signatures.items()}
         self.batchers = {
