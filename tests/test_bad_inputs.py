@@ -68,11 +68,7 @@ def _rows(outputs, card):
     """The batch's outputs as one dict per row, each sequence output cut to its row's own length."""
     outputs = {key: value.numpy() for key, value in outputs.items()}
     rows = [{key: value[index] for key, value in outputs.items()} for index in range(len(next(iter(outputs.values()))))]
-    for length_key, keys in card.get("sequence_outputs", {}).items():
-        for row in rows:
-            for key in keys:
-                row[key] = row[key][: row[length_key]]
-    return rows
+    return export.cut_to_lengths(rows, card)
 
 
 def _assert_finite(row):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
-from zoo import rest, serve
+from zoo import export, rest, serve
 from zoo.batching import Batcher
 
 SERVED = ("sentiment", "ner", "translation-dates", "dinos", "music", "trigger_word")
@@ -151,23 +151,14 @@ def test_concurrent_requests_are_batched_and_answered_as_alone(server, saved_mod
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(predict, sentences))
     # Padding is not part of an answer: each row is compared up to its own lengths, as the card declares.
-    cut = {
-        name: length
-        for length, names in json.loads((ROOT / "saved_models" / "ner" / "model_card.json").read_text())[
-            "sequence_outputs"
-        ].items()
-        for name in names
-    }
+    card = export.read_card(ROOT / "saved_models" / "ner")
     for batch, (status, answer) in zip(sentences, answers):
         assert status == 200
-        expected = saved_models["ner"].serve(tf.constant(batch))
-        for index, row in enumerate(answer["predictions"]):
-            for name, value in expected.items():
-                value = rest.to_json(value.numpy()[index])
-                got = row[name]
-                if name in cut:
-                    value, got = value[: row[cut[name]]], got[: row[cut[name]]]
-                assert got == value, name
+        outputs = saved_models["ner"].serve(tf.constant(batch))
+        expected = [
+            {name: rest.to_json(value.numpy()[index]) for name, value in outputs.items()} for index in range(len(batch))
+        ]
+        assert export.cut_to_lengths(answer["predictions"], card) == export.cut_to_lengths(expected, card)
 
 
 BAD_REQUESTS = [

@@ -178,14 +178,20 @@ class Predictor:
         outputs = function(tf.constant(batch), **options)
         outputs = {key: value.numpy() for key, value in outputs.items()}
         rows = [{key: _to_python(value[index]) for key, value in outputs.items()} for index in range(len(batch))]
-        # Variable-length outputs come padded to the batch's longest; the card names their lengths.
-        for length_key, keys in self.card.get("sequence_outputs", {}).items():
-            for row in rows:
-                for key in keys:
-                    row[key] = row[key][: row[length_key]]
+        cut_to_lengths(rows, self.card)
         return rows[0] if single else rows
 
     __call__ = predict
+
+
+def cut_to_lengths(rows, card):
+    """Cuts each row's variable-length outputs, which come padded to their batch's longest, to the row's own
+    length: the outputs the model card lists under `sequence_outputs` (`{length_key: [keys]}`). In place."""
+    for length_key, keys in card.get("sequence_outputs", {}).items():
+        for row in rows:
+            for key in keys:
+                row[key] = row[key][: row[length_key]]
+    return rows
 
 
 def _first_line(error):

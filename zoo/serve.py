@@ -40,6 +40,7 @@ WEB_DIR = Path(__file__).with_name("web")
 MAX_BODY_BYTES = 1 << 20
 MAX_INSTANCES = 256
 MAX_BATCH_SIZE = 64
+DRAINED_BYTES = 16 << 20  # the largest refused body that is still read before the answer
 MAX_MIDI_EVENTS = 4096  # 64 bars of sixteenths: the piano roll's width grows with the events
 
 
@@ -107,6 +108,10 @@ def _error(status, message):
 async def _body(request, limit):
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > limit):
+        if length.isdigit() and int(length) <= DRAINED_BYTES:
+            # Read and drop the body first: a client still sending it gets the answer, not a reset connection.
+            async for _ in request.stream():
+                pass
         raise TooLarge(f"Request body of {length} bytes; this server takes at most {limit} (--max-body-bytes)")
     body = bytearray()
     async for chunk in request.stream():
