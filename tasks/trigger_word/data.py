@@ -12,6 +12,7 @@ import json
 import pickle
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -226,10 +227,10 @@ def load_banks(config):
         if not bank.positives or not bank.negatives:
             raise RuntimeError(f"the {split} word bank is empty: no voice spoke the words")
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    with open(partial, "wb") as handle:
+    # A run killed while writing leaves no half bank behind, and runs sharing the cache each write their own.
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.stem, suffix=".partial", delete=False) as handle:
         pickle.dump(banks, handle)
-    partial.replace(path)  # a run killed while writing leaves no half bank behind
+    Path(handle.name).replace(path)
     return banks, words
 
 
