@@ -43,8 +43,10 @@ def test_export_interrupted_between_renames_is_recovered(tmp_path):
     """A process killed after moving the old export aside but before moving the new one in."""
     target = tmp_path / "model"
     export.write_atomically(target, _write("v1"))
+    (target / export.CARD).write_text("{}")
     target.rename(tmp_path / ".model.old")
     (tmp_path / ".model.tmp-dead").mkdir()
+    assert export.resolve(target) == tmp_path / ".model.old"  # loadable meanwhile
     with pytest.raises(RuntimeError):
         export.write_atomically(target, _failing_write)
     assert (target / "weights.txt").read_text() == "v1"

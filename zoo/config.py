@@ -22,7 +22,7 @@ from typing import Literal
 
 from zoo.layers.recurrent_stack import CELLS
 
-STRATEGIES = ("default", "mirrored")
+STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 @dataclasses.dataclass
@@ -148,7 +148,8 @@ class RunConfig:
         epochs: training epochs.
         seed: seeds Python, NumPy, TensorFlow and data shuffling.
         resume: continue an interrupted run in `out_dir` from its last finished epoch.
-        strategy: `default` (one device) or `mirrored` (every local GPU or logical device).
+        strategy: `default` (one device), `mirrored` (every local GPU or logical device) or `multi_worker`
+            (every worker `TF_CONFIG` names, each running the same command).
         data, optimizer, export: the shared sections (see their classes); tasks with one recurrent
             stack add `recurrent`.
     """

@@ -258,12 +258,18 @@ def available():
 
 
 def resolve(name_or_path):
-    """The export directory `name_or_path` names: a directory itself, or a model in `models_dir()`."""
+    """The export directory `name_or_path` names: a directory itself, or a model in `models_dir()`.
+
+    Where an export was killed between moving the previous export aside and moving the new one in, it is the
+    previous one, until the next export puts it back.
+    """
     path = Path(name_or_path)
     named = models_dir() / str(name_or_path)
     for candidate in (path, named):
         if (candidate / CARD).is_file():
             return candidate
+        if not candidate.exists() and (_backup_path(candidate) / CARD).is_file():
+            return _backup_path(candidate)
     if path.is_dir():
         raise FileNotFoundError(
             f"{path} is not an export: it has no {CARD} (an export holds {SAVED_MODEL}/, model.keras, {CARD} "

@@ -27,13 +27,18 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
         callbacks: extra Keras callbacks for `fit` (tests use them to interrupt a run).
         command: the command line recorded in the model card.
 
+    With `strategy: multi_worker`, every worker runs this with the same config; only the chief evaluates and
+    writes the metrics, the card and the export (see `training.is_chief`, `training.worker_dir`).
+
     Returns:
-        The metrics dict written to `workdir/metrics.json`.
+        The metrics dict written to `workdir/metrics.json` (on a worker other than the chief, only the epochs
+        run and the replicas).
     """
     config = task.config
     config.out_dir = config.out_dir or f"runs/{task.export_name}"
-    workdir = training.start_run(config, workdir)
+    # A multi-worker strategy has to exist before the run's first TensorFlow operation.
     strategy = training.get_strategy(config.strategy)
+    workdir = training.start_run(config, training.worker_dir(workdir or config.out_dir, strategy))
     with strategy.scope():
         data = task.build_data()
         model = task.build_model(data)
@@ -54,8 +59,12 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
         callbacks,
         validation_metrics=task.validation_callbacks(model, data),
         mode=task.monitor_mode,
+        strategy=strategy,
     )
     training_time = training.training_seconds(workdir)
+    if not training.is_chief(strategy):
+        # The chief evaluates and publishes the run; this worker's part ended with the last synchronized step.
+        return {"epochs_run": training.epochs_logged(workdir), "replicas": strategy.num_replicas_in_sync}
 
     inference = task.inference_model(model, data)
     evaluations = {split: task.evaluate(inference, data, split) for split in SPLITS}

@@ -1,7 +1,9 @@
 """Seeding, distribution strategy, optimizer and a resumable fit loop shared by every task."""
 
+import contextlib
 import csv
 import json
+import os
 import shutil
 import sys
 import time
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import keras
 import tensorflow as tf
+from keras.src.backend.tensorflow import trainer as keras_tf_trainer
 
 BEST_WEIGHTS = "checkpoints/best.weights.h5"
 HISTORY = "history.csv"
@@ -22,14 +25,78 @@ def set_seed(seed):
 
 def get_strategy(name):
     """`default`: the current device. `mirrored`: synchronous data parallelism over every local GPU,
-    or every logical CPU device when there is no GPU."""
+    or every logical CPU device when there is no GPU. `multi_worker`: the same over every worker that
+    the standard `TF_CONFIG` environment variable names (`tf.distribute.MultiWorkerMirroredStrategy`),
+    each running the same command; without `TF_CONFIG` it is an error."""
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
         gpus = tf.config.list_logical_devices("GPU")
         devices = gpus or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([device.name for device in devices])
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError(
+                'strategy multi_worker needs TF_CONFIG, e.g. TF_CONFIG=\'{"cluster": {"worker": '
+                '["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\' '
+                "on the first machine and index 1 on the second"
+            )
+        _patch_keras_for_multi_worker()
+        return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"Unknown strategy {name!r}")
+
+
+def is_multi_worker(strategy):
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def is_chief(strategy):
+    """Whether this process writes the run's results: always, except for the workers of a multi-worker
+    cluster other than its chief (the `chief` task, or worker 0 when the cluster names none)."""
+    if not is_multi_worker(strategy):
+        return True
+    resolver = strategy.cluster_resolver
+    if resolver.task_type == "chief":
+        return True
+    return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
+
+
+def worker_dir(workdir, strategy):
+    """Where this process keeps its run: `workdir` for the chief; for another worker of a multi-worker
+    cluster its own `workdir/worker-<index>`, which holds its backup (so that it resumes with the others)
+    and nothing the chief publishes."""
+    if is_chief(strategy):
+        return Path(workdir)
+    resolver = strategy.cluster_resolver
+    return Path(workdir) / f"{resolver.task_type}-{resolver.task_id}"
+
+
+def _patch_keras_for_multi_worker():
+    """Keras 3.15's `fit` fails under `MultiWorkerMirroredStrategy` (keras-team/keras#20585): it reduces
+    each step's scalar logs with `strategy.reduce("MEAN", value, axis=0)`, which a scalar has no axis for.
+    This reduces them over no axis, as it does for one worker. `_prepare_multi_worker_fit` works around
+    the other half of that bug."""
+    reduce_per_replica = keras_tf_trainer.reduce_per_replica
+    if getattr(reduce_per_replica, "zoo_patched", False):
+        return
+
+    def reduce_scalars_over_workers(values, strategy, reduction="auto"):
+        if reduction == "auto" and keras_tf_trainer._collective_all_reduce_multi_worker(strategy):
+            return tf.nest.map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), values)
+        return reduce_per_replica(values, strategy, reduction)
+
+    reduce_scalars_over_workers.zoo_patched = True
+    keras_tf_trainer.reduce_per_replica = reduce_scalars_over_workers
+
+
+def _prepare_multi_worker_fit(model, train_data, strategy):
+    """Keras builds a model's metrics by reducing a distributed batch eagerly across workers, which fails
+    under `MultiWorkerMirroredStrategy` (keras-team/keras#20585). Building them here from one local batch
+    and letting the model take its strategy from the scope `fit` runs in avoids it; evaluation and
+    export after `fit` then run on this worker alone."""
+    with strategy.scope():
+        model._symbolic_build(data_batch=next(iter(train_data)))
+    model._distribute_strategy = None
 
 
 def build_optimizer(config, model, decay_steps=0):
@@ -125,6 +192,7 @@ def fit(
     callbacks=(),
     validation_metrics=(),
     mode="max",
+    strategy=None,
 ):
     """Fits `model`, keeping the best epoch by `monitor` on the validation data, and loads it back.
 
@@ -137,6 +205,8 @@ def fit(
         monitor: the validation metric that picks the best epoch, e.g. `"val_accuracy"`.
         mode: `"max"` when a higher `monitor` is better, `"min"` when lower is (e.g. `"val_loss"`).
         callbacks: extra Keras callbacks, run after the built-in ones.
+        strategy: the `tf.distribute` strategy the model was built under, when it is `multi_worker`
+            (which Keras cannot fit without `_prepare_multi_worker_fit`).
         validation_metrics: callbacks that add metrics to the epoch's logs, for metrics Keras cannot
             compute batch by batch. They run on the weights that are checkpointed (the moving
             average, if any) and before checkpointing and logging, so `monitor` may name them.
@@ -159,7 +229,8 @@ def fit(
     (workdir / BEST_WEIGHTS).parent.mkdir(parents=True, exist_ok=True)
 
     built_in = [
-        keras.callbacks.BackupAndRestore(str(backup_dir)),
+        # A second copy of the backup, for a kill in the middle of writing the first.
+        keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True),
         _TrainingClock(workdir / TRAINING_TIME, training_seconds(workdir)),
     ]
     if getattr(model.optimizer, "use_ema", False):
@@ -179,14 +250,18 @@ def fit(
         keras.callbacks.TensorBoard(str(workdir / "logs")),
         keras.callbacks.CSVLogger(str(workdir / HISTORY), append=True),
     ]
-    history = model.fit(
-        train_data,
-        validation_data=validation_data,
-        epochs=epochs,
-        shuffle=False,  # the datasets shuffle themselves
-        callbacks=built_in + list(callbacks),
-        verbose=1 if sys.stdout.isatty() else 2,
-    )
+    multi_worker = strategy is not None and is_multi_worker(strategy)
+    if multi_worker:
+        _prepare_multi_worker_fit(model, train_data, strategy)
+    with strategy.scope() if multi_worker else contextlib.nullcontext():
+        history = model.fit(
+            train_data,
+            validation_data=validation_data,
+            epochs=epochs,
+            shuffle=False,  # the datasets shuffle themselves
+            callbacks=built_in + list(callbacks),
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
     best = workdir / BEST_WEIGHTS
     if best.exists():
         model.load_weights(str(best))
