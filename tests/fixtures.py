@@ -88,3 +88,15 @@ def write_conll(root, sizes=(240, 120, 120), seed=0):
             lines.append("")
         (root / "conll2003" / f"{name}.txt").write_text("\n".join(lines) + "\n")
     return root
+
+
+def skip_without_tts():
+    """Skips the calling test where the trigger-word task cannot synthesize speech."""
+    import pytest
+
+    from data_pipelines import audio
+    from tasks.trigger_word import data
+
+    missing = audio.missing_tts_engines()
+    if missing or not data.WORD_LIST.exists():
+        pytest.skip(f"needs espeak-ng, flite and {data.WORD_LIST} (make system-packages); missing: {missing}")

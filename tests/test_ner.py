@@ -172,23 +172,6 @@ def test_bad_input_gives_defined_output_alone_and_in_a_batch(tiny_run):
     assert predictor.predict([]) == []
 
 
-def test_tiny_run_resumes_after_an_interruption(generated_dir, tmp_path):
-    class Killed(Exception):
-        pass
-
-    class Interrupt(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 0:
-                raise Killed
-
-    config = _tiny(generated_dir, tmp_path, epochs=2, max_examples=64)
-    with pytest.raises(Killed):
-        train_and_evaluate(config, callbacks=[Interrupt()])
-    resumed = train_and_evaluate(_tiny(generated_dir, tmp_path, epochs=2, max_examples=64, resume=True))
-    assert resumed["epochs_run"] == 2  # over both calls
-    assert (tmp_path / "history.csv").read_text().count("\n") == 3  # header + epochs 1 and 2
-
-
 SHIPPED = ROOT / "saved_models" / "ner"
 needs_shipped = pytest.mark.skipif(not (SHIPPED / "model_card.json").is_file(), reason="saved_models/ner not trained")
 

@@ -15,6 +15,7 @@ from tasks.trigger_word import data, detect, events
 from tasks.trigger_word.config import PRESETS, TriggerWordConfig
 from tasks.trigger_word.model import TriggerWordDetector
 from tasks.trigger_word.train import train_and_evaluate
+from tests import fixtures
 from tests.conftest import ROOT, assert_each_weight_stored_once
 from zoo.config import from_dict
 from zoo.layers import LogMelSpectrogram
@@ -37,12 +38,6 @@ def _tone_bank():
         backgrounds=[],
         background_kinds=[],
     )
-
-
-def _needs_tts():
-    missing = audio.missing_tts_engines()
-    if missing or not data.WORD_LIST.exists():
-        pytest.skip(f"needs espeak-ng, flite and {data.WORD_LIST} (make system-packages); missing: {missing}")
 
 
 def test_features_match_librosa():
@@ -137,7 +132,7 @@ def test_event_scores_on_hand_made_cases():
 
 
 def test_confusable_rule_finds_near_sounding_words():
-    _needs_tts()
+    fixtures.skip_without_tts()
     words = data.confusable_words("activate", 12, data.dictionary_words())
     assert "activate" not in words and len(words) == 12
     assert {"deactivate", "captivate", "activated"} & set(words)
@@ -167,7 +162,7 @@ def test_read_audio_resamples_and_mixes_down(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    _needs_tts()
+    fixtures.skip_without_tts()
     workdir = tmp_path_factory.mktemp("trigger_word_tiny")
     config = from_dict(
         TriggerWordConfig,
@@ -237,7 +232,7 @@ def _shipped():
 
 
 def test_shipped_detector_finds_triggers_at_known_times(data_dir):
-    _needs_tts()
+    fixtures.skip_without_tts()
     card = _shipped()
     config = from_dict(TriggerWordConfig, {**card["hyperparameters"], "cache_dir": "runs/cache/trigger_word"})
     config.data.data_dir = str(data_dir)
