@@ -42,6 +42,34 @@ def test_real_splits_have_the_official_sizes(imdb_dir):
     assert splits.test.labels.sum() == 12500
 
 
+def test_sentences_and_spans_are_short_pieces_of_their_reviews(generated_dir, tmp_path):
+    reviews = data.Reviews(
+        ["Too short. This one has enough words in it! And the last one does as well.<br />", "No."],
+        np.array([1, 0], np.int32),
+    )
+    assert data.sentences(reviews, "last").texts == ["And the last one does as well."]
+    assert data.sentences(reviews, "random").texts[0] in {
+        "This one has enough words in it!",
+        "And the last one does as well.",
+    }
+
+    config = _tiny(generated_dir, tmp_path, span_share=1.5, span_min_tokens=3, span_max_tokens=5)
+    splits = data.make_splits(config)
+    vectorizer = data.text.build_vectorizer(splits.train.texts, config.vocab_size)
+    token_ids = data.vectorize(splits.train, vectorizer, config)
+    reviews = {tuple(row): label for row, label in zip(token_ids.to_list(), splits.train.labels)}
+    spans = list(data.span_batches(token_ids, splits.train.labels, config).unbatch())
+    assert len(spans) == round(1.5 * len(splits.train.labels))
+    for ids, label in spans:
+        ids = [int(i) for i in ids if i != data.text.PAD_ID]
+        assert 1 <= len(ids) <= 5
+        assert any(  # a contiguous piece of a review with the same label
+            tuple(row[start : start + len(ids)]) == tuple(ids) and reviews[tuple(row)] == label
+            for row in reviews
+            for start in range(len(row) - len(ids) + 1)
+        )
+
+
 @pytest.mark.parametrize("bigram_buckets", [0, 64])
 def test_classifier_ignores_padding(bigram_buckets):
     classifier = build_classifier(from_dict(SentimentConfig, {**PRESETS["tiny"], "bigram_buckets": bigram_buckets}))

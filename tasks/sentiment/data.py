@@ -8,6 +8,8 @@ input the same way.
 
 import csv
 import gzip
+import math
+import re
 import sys
 from typing import NamedTuple
 
@@ -21,6 +23,10 @@ FILES = {"train": "imdb/train.csv.gz", "test": "imdb/test.csv.gz"}
 LABELS = ("negative", "positive")
 # The validation split must not move when the training seed does.
 SPLIT_SEED = 1234
+# A sentence ends at . ! or ? followed by white space; HTML line breaks end one too.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>")
+# Words a text must have to count as a one-line review: a fragment ("Wow.") or a run-on paragraph is not one.
+SENTENCE_WORDS = (4, 40)
 
 
 class Reviews(NamedTuple):
@@ -81,14 +87,62 @@ def make_splits(config):
     return Splits(_subset(train, train_indices), _subset(train, validation_indices), _subset(test, test_indices))
 
 
+def sentences(reviews, pick="random", seed=SPLIT_SEED):
+    """One sentence of each review, labelled with the review's label: short texts like the one-line reviews
+    users paste, built from held-out reviews. Reviews without a sentence of `SENTENCE_WORDS` words are left out.
+
+    Args:
+        pick: `"random"`, a sentence drawn with `seed`, or `"last"`, the closing one (where verdicts tend to be).
+    """
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for review, label in zip(reviews.texts, reviews.labels):
+        candidates = [
+            sentence.strip()
+            for sentence in SENTENCE_END.split(review)
+            if SENTENCE_WORDS[0] <= len(sentence.split()) <= SENTENCE_WORDS[1]
+        ]
+        if candidates:
+            texts.append(candidates[-1] if pick == "last" else candidates[rng.integers(len(candidates))])
+            labels.append(label)
+    return Reviews(texts, np.array(labels, np.int32))
+
+
 def vectorize(reviews, vectorizer, config):
     """Token ids of every review, truncated to `max_length`, as a ragged tensor."""
     return text.truncate(vectorizer(tf.constant(reviews.texts)), config.max_length, config.truncation)
 
 
+def span_batches(token_ids, labels, config):
+    """Each epoch, `span_share` of the training reviews cut to a random contiguous span of `span_min_tokens` to
+    `span_max_tokens` ids (fewer
+    if the review is shorter), labelled as their review, in padded batches: so the model also learns to judge a
+    line or two rather than only whole reviews."""
+    count = round(config.span_share * len(labels))
+    low, high = config.span_min_tokens, config.span_max_tokens
+    if high < low:
+        raise ValueError(f"span_max_tokens must be at least span_min_tokens ({low}), got {high}")
+    reviews = (
+        text.ragged_rows_dataset(token_ids, labels).shuffle(len(labels), seed=config.seed + 1).repeat().take(count)
+    )
+    randoms = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True).batch(2)
+
+    def cut(review, random):
+        (ids, label), random = review, tf.math.abs(random)
+        length = tf.shape(ids, out_type=tf.int64)[0]
+        span = tf.minimum(low + random[0] % (high - low + 1), length)
+        start = random[1] % (length - span + 1)
+        return ids[start : start + span], label
+
+    spans = tf.data.Dataset.zip(reviews, randoms).map(cut, num_parallel_calls=tf.data.AUTOTUNE)
+    batches = spans.padded_batch(config.data.batch_size, padding_values=(tf.constant(text.PAD_ID, tf.int64), None))
+    return batches.apply(tf.data.experimental.assert_cardinality(math.ceil(count / config.data.batch_size)))
+
+
 def make_datasets(splits, vectorizer, config, names=("train", "validation")):
     """`{name: batches}` of the splits `names`: length-bucketed `(ids (batch, time), label (batch,))`,
-    the bucket boundaries drawn from the train split's lengths; train is shuffled."""
+    the bucket boundaries drawn from the train split's lengths; train is shuffled, and mixed with batches of
+    review spans when `span_share > 0` (`span_batches`)."""
     token_ids = {name: vectorize(getattr(splits, name), vectorizer, config) for name in {"train", *names}}
     boundaries = text.length_bucket_boundaries(token_ids["train"].row_lengths().numpy(), config.data.num_buckets)
     datasets = {}
@@ -97,7 +151,9 @@ def make_datasets(splits, vectorizer, config, names=("train", "validation")):
         if name == "train":
             dataset = dataset.shuffle(len(splits.train.labels), seed=config.seed, reshuffle_each_iteration=True)
         lengths = token_ids[name].row_lengths().numpy()
-        datasets[name] = text.bucketed_batches(dataset, config.data.batch_size, boundaries, lengths).prefetch(
-            tf.data.AUTOTUNE
-        )
+        batches = text.bucketed_batches(dataset, config.data.batch_size, boundaries, lengths)
+        if name == "train" and config.span_share:
+            batches = batches.concatenate(span_batches(token_ids[name], splits.train.labels, config))
+            batches = batches.shuffle(int(batches.cardinality()), seed=config.seed)
+        datasets[name] = batches.prefetch(tf.data.AUTOTUNE)
     return datasets

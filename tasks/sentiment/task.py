@@ -18,6 +18,9 @@ EXAMPLES = [
     "The plot was thin, but the performances were wonderful and the ending made up for everything.",
 ]
 
+# One-line inputs are scored on one sentence of each held-out review: a random one and the closing one.
+SENTENCE_PICKS = ("random", "last")
+
 
 @dataclasses.dataclass
 class SentimentData(TaskData):
@@ -63,7 +66,12 @@ class SentimentTask(Task):
         return build_end_to_end(data.vectorizer, model, self.config)
 
     def evaluate(self, inference_model, data, split):
-        return Evaluation(evaluate_reviews(inference_model, getattr(data.splits, split), self.config.data.batch_size))
+        reviews, batch_size = getattr(data.splits, split), self.config.data.batch_size
+        metrics = evaluate_reviews(inference_model, reviews, batch_size)
+        for pick in SENTENCE_PICKS:
+            sentences = imdb.sentences(reviews, pick)
+            metrics[f"{pick}_sentence_accuracy"] = evaluate_reviews(inference_model, sentences, batch_size)["accuracy"]
+        return Evaluation(metrics)
 
     def endpoints(self, inference_model, data):
         labels = tf.constant(imdb.LABELS)
@@ -85,7 +93,10 @@ class SentimentTask(Task):
                 "test": "official test split",
             },
             "evaluation": "this exported model (float16 embedding tables) run on the raw text of every test "
-            "review; accuracy of label = (probability >= 0.5); epoch selected by validation accuracy",
+            "review; accuracy of label = (probability >= 0.5); epoch selected by validation accuracy. "
+            "random_sentence_accuracy and last_sentence_accuracy: the same on one sentence of each review "
+            f"({imdb.SENTENCE_WORDS[0]}-{imdb.SENTENCE_WORDS[1]} words; a random one, seed {imdb.SPLIT_SEED}, and "
+            "the closing one), labelled with its review's label, as a stand-in for one-line reviews",
             "inputs": {"reviews": "string (batch,): raw review text, any length; HTML <br /> allowed"},
             "outputs": {"probability": "float32 (batch,): P(positive)", "label": "string (batch,): negative|positive"},
             "examples": EXAMPLES,
