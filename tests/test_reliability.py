@@ -11,7 +11,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pytest
 import zoo
 from tests import fixtures
 from tests.conftest import ROOT
+from zoo import training
 
 EPOCHS = 2
 TIMEOUT_S = 600
@@ -115,27 +115,21 @@ def test_killed_training_resumes_and_killed_export_keeps_the_previous(task, tmp_
     assert zoo.load(export_dir).card == before
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_two_workers_train_in_step_and_only_the_chief_publishes(tmp_path):
     data_flags = _imdb(tmp_path)
-    cluster = {"worker": [f"127.0.0.1:{_free_port()}" for _ in range(2)]}
     run_dir = tmp_path / "run"
-    workers = []
-    for index in range(2):
-        environment = dict(
-            os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+    command = _command("sentiment", data_flags, run_dir, "--strategy", "multi_worker")
+    workers = [
+        subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=dict(os.environ, TF_CONFIG=tf_config),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
-        command = _command("sentiment", data_flags, run_dir, "--strategy", "multi_worker")
-        workers.append(
-            subprocess.Popen(
-                command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-            )
-        )
+        for tf_config in training.local_cluster(2)
+    ]
     try:
         for worker in workers:
             _finish(worker)

@@ -5,6 +5,7 @@ import csv
 import json
 import os
 import shutil
+import socket
 import sys
 import time
 from pathlib import Path
@@ -44,6 +45,18 @@ def get_strategy(name):
         _patch_keras_for_multi_worker()
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"Unknown strategy {name!r}")
+
+
+def local_cluster(count):
+    """`TF_CONFIG` values for `count` workers of one cluster on this machine (free ports on 127.0.0.1), the
+    i-th for the i-th process; on several machines each names the machines' addresses instead."""
+    ports = []
+    for _ in range(count):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}) for index in range(count)]
 
 
 def is_multi_worker(strategy):
