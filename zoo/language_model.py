@@ -166,6 +166,21 @@ class LanguageModelData(TaskData):
     baseline: Any = None  # the Kneser-Ney n-gram model chosen on validation
     baseline_validation: Any = None  # {order: validation bits per token}
 
+    @classmethod
+    def build(cls, splits, make_dataset, vocabulary, config, baseline, /, **fields):
+        """The data of `splits`: train and validation batches from `make_dataset(split, vocabulary, config,
+        training)`, and `baseline` as `zoo.ngram.best_order` returns it, `(model, {order: validation bits})`;
+        `fields` are a subclass's own."""
+        model, validation_bits = baseline
+        return cls(
+            splits,
+            make_dataset(splits.train, vocabulary, config, training=True),
+            make_dataset(splits.validation, vocabulary, config, training=False),
+            baseline=model,
+            baseline_validation=validation_bits,
+            **fields,
+        )
+
 
 class LanguageModelTask(Task):
     """A task whose model predicts the next token: trained on its cross-entropy (padding ignored), keeping the

@@ -60,15 +60,8 @@ class CharLmTask(LanguageModelTask):
     def build_data(self):
         splits = corpus.make_splits(self.config)
         vocabulary = corpus.build_vocabulary(splits.train.texts)
-        baseline, scores = ngram.best_order(splits.train.texts, splits.validation.texts)
-        return CharLmData(
-            splits,
-            corpus.make_dataset(splits.train, vocabulary, self.config, training=True),
-            corpus.make_dataset(splits.validation, vocabulary, self.config, training=False),
-            baseline=baseline,
-            baseline_validation=scores,
-            vocabulary=vocabulary,
-        )
+        baseline = ngram.best_order(splits.train.texts, splits.validation.texts)
+        return CharLmData.build(splits, corpus.make_dataset, vocabulary, self.config, baseline, vocabulary=vocabulary)
 
     def build_model(self, data):
         return build_language_model(self.config, data.vocabulary)

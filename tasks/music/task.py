@@ -81,20 +81,13 @@ class MusicTask(LanguageModelTask):
     def build_data(self):
         splits = corpus.make_splits(self.config)
         conditions = corpus.condition_vocabulary(splits.train, self.corpus_token)
-        baseline, scores = ngram.best_order(
+        baseline = ngram.best_order(
             ngram_sequences(corpus.piece_ids(splits.train, conditions)),
             ngram_sequences(corpus.piece_ids(splits.validation, conditions)),
             NGRAM_ORDERS,
             end=corpus.END_ID,
         )
-        return MusicData(
-            splits,
-            corpus.make_dataset(splits.train, conditions, self.config, training=True),
-            corpus.make_dataset(splits.validation, conditions, self.config, training=False),
-            baseline=baseline,
-            baseline_validation=scores,
-            conditions=conditions,
-        )
+        return MusicData.build(splits, corpus.make_dataset, conditions, self.config, baseline, conditions=conditions)
 
     def build_model(self, data):
         return build_melody_model(self.config, data.conditions)
