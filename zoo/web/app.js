@@ -25,6 +25,8 @@ async function postJson(url, body) {
 }
 
 const predict = (model, body) => postJson(`/v1/models/${encodeURIComponent(model.name)}:predict`, body);
+// The prediction for one instance of the default signature.
+const predictOne = async (model, instance) => (await predict(model, { instances: [instance] })).predictions[0];
 
 // Runs `action` when `button` is pressed, disabling it meanwhile and showing any error in `result`.
 function wire(button, result, action) {
@@ -62,7 +64,7 @@ const panels = {
     const button = el("button", {}, "Classify");
     const result = resultArea();
     wire(button, result, async () => {
-      const [row] = (await predict(model, { instances: [text.value] })).predictions;
+      const row = await predictOne(model, text.value);
       const percent = (100 * row.probability).toFixed(1);
       result.replaceChildren(
         el("div", { class: "bar", title: `P(positive) = ${percent}%` }, el("div", { style: `width:${percent}%` })),
@@ -78,7 +80,7 @@ const panels = {
     const result = resultArea();
     wire(button, result, async () => {
       const sentence = text.value;
-      const [row] = (await predict(model, { instances: [sentence] })).predictions;
+      const row = await predictOne(model, sentence);
       // Highlight each entity's text where it occurs next, left to right.
       const parts = [];
       let cursor = 0;
@@ -121,7 +123,7 @@ const panels = {
     const scoreButton = el("button", {}, "Score");
     const scored = resultArea();
     wire(scoreButton, scored, async () => {
-      const [row] = (await predict(model, { instances: [text.value] })).predictions;
+      const row = await predictOne(model, text.value);
       scored.replaceChildren(`log P = ${row.log_prob.toFixed(3)} nats, ${row.bits_per_char.toFixed(3)} bits per character`);
     });
     const prefix = el("input", { type: "text", "aria-label": "prefix", placeholder: "prefix (optional)" });
