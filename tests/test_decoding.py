@@ -151,7 +151,44 @@ def test_filter_log_probs_top_k_and_top_p():
     assert kept(top_p=0.79) == [True, True, False, False]
     assert kept(top_p=0.81) == [True, True, True, False]
     assert kept(top_k=1, top_p=0.9) == [True, False, False, False]
-    np.testing.assert_allclose(decoding.filter_log_probs(log_probs, temperature=2.0).numpy(), log_probs.numpy() / 2)
+    halved = tf.nn.log_softmax(decoding.filter_log_probs(log_probs, temperature=2.0)).numpy()
+    np.testing.assert_allclose(halved, tf.nn.log_softmax(log_probs / 2).numpy(), rtol=1e-6)
+
+
+def test_temperature_zero_keeps_the_most_likely_tokens_and_the_tiniest_keeps_the_likeliest_finite():
+    log_probs = tf.math.log(tf.constant([[0.4, 0.4, 0.15, 0.05], [0.1, 0.2, 0.3, 0.4]]))
+    for temperature in (0.0, 1e-45):
+        filtered = decoding.filter_log_probs(log_probs, temperature=temperature).numpy()
+        assert np.isfinite(filtered).tolist() == [[True, True, False, False], [False, False, False, True]]
+
+
+def test_zero_steps_or_zero_rows_give_empty_ids():
+    no_steps = run(decoding.sample, [GREEDY_TRAP], [0, 0], max_length=0, seed=[1, 2])
+    assert no_steps["ids"].shape == (2, 0) and no_steps["lengths"].numpy().tolist() == [0, 0]
+    no_rows = tf.function(
+        lambda: run(decoding.sample, [GREEDY_TRAP], np.zeros([0], np.int32), max_length=4, seed=[1, 2])
+    )()
+    assert no_rows["ids"].shape == (0, 0) and no_rows["log_prob"].shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"temperature": -0.5}, "temperature must be a finite number >= 0"),
+        ({"temperature": float("nan")}, "temperature must be a finite number >= 0"),
+        ({"temperature": float("inf")}, "temperature must be a finite number >= 0"),
+        ({"top_k": -1}, "top_k must be >= 0"),
+        ({"top_p": 1.5}, r"top_p must be in \[0, 1\]"),
+        ({"top_p": float("nan")}, r"top_p must be in \[0, 1\]"),
+    ],
+)
+def test_sampling_arguments_out_of_range_are_a_clear_error_eagerly_and_in_a_graph(arguments, message):
+    def sample():
+        return run(decoding.sample, [GREEDY_TRAP], [0], max_length=4, seed=[1, 2], **arguments)
+
+    for call in (sample, tf.function(sample)):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            call()
 
 
 def test_sampling_is_seeded_and_follows_the_distribution():

@@ -220,6 +220,25 @@ def test_empty_batches_and_unicode(server):
     assert status == 200 and all(np.isfinite(row["log_prob"]) for row in answer["predictions"])
 
 
+def test_sampling_arguments_out_of_range_are_answered_with_the_reason(server):
+    generate = {"num_events": 8, "temperature": 1.0, "top_k": 0, "top_p": 1.0, "seed": 0, "primer": [], "condition": ""}
+    sample = {"num_samples": 2, "temperature": 1.0, "seed": 0, "prefix": "", "top_k": 0, "top_p": 1.0}
+    for target, inputs, reason in (
+        ("music", generate | {"num_solos": 1, "temperature": -1.0}, "temperature must be a finite number >= 0"),
+        ("music", generate | {"num_solos": 5000}, "the number of samples must be in [0, 4096], got 5000"),
+        ("dinos", sample | {"top_k": -2}, "top_k must be >= 0 (0 keeps every token), got -2"),
+    ):
+        signature = "generate" if target == "music" else "sample"
+        status, answer = _request(
+            f"{server}/v1/models/{target}:predict", {"signature_name": signature, "inputs": inputs}
+        )
+        assert status == 400 and answer["error"].startswith(reason), answer
+    status, answer = _request(
+        f"{server}/v1/models/music:predict", {"signature_name": "generate", "inputs": generate | {"num_solos": 0}}
+    )
+    assert status == 200 and answer["outputs"]["events"] == []
+
+
 def _wav_bytes(samples, rate):
     import soundfile
 

@@ -27,7 +27,18 @@ def _list(_args):
 
 
 def _predict(args):
+    import tensorflow as tf
+
+    from zoo.checks import error_message
+
     predictor = export.load(args.model)
+    try:
+        _run_prediction(predictor, args)
+    except tf.errors.InvalidArgumentError as error:
+        sys.exit(f"{predictor.name}: {error_message(error)}")
+
+
+def _run_prediction(predictor, args):
     if args.sample:
         _sample(predictor, args)
         return

@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 
 import tensorflow as tf
 
+from zoo.checks import checked
+
 NEG_INF = float("-inf")
 
 
@@ -69,7 +71,12 @@ def _decode(step_fn, state, context, start_ids, end_id, max_length, choose):
         history=tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None]),
     )
     (final,) = tf.while_loop(not_done, lambda loop: (body(loop),), (initial,))
-    ids = tf.reshape(tf.transpose(final.history.stack()), [batch, -1])
+    # No step ran (`max_length` 0 or no rows): an empty list of rows of unknown width cannot be stacked.
+    ids = tf.cond(
+        final.step > 0,
+        lambda: tf.reshape(tf.transpose(final.history.stack()), [batch, -1]),
+        lambda: tf.zeros([batch, 0], tf.int32),
+    )
     return {"ids": ids, "lengths": final.lengths, "log_prob": final.log_prob}
 
 
@@ -85,16 +92,43 @@ def greedy_search(step_fn, state, context, start_ids, end_id, max_length):
     )
 
 
+def checked_sampling_arguments(temperature, top_k, top_p):
+    """`(temperature, top_k, top_p)` as float32, int32, float32, checked (see `zoo.checks.checked`) to lie where
+    `filter_log_probs` defines them: a finite temperature >= 0, `top_k` >= 0, `top_p` in [0, 1]."""
+    temperature, top_k, top_p = tf.cast(temperature, tf.float32), tf.cast(top_k, tf.int32), tf.cast(top_p, tf.float32)
+    return checked(
+        [
+            (
+                tf.math.is_finite(temperature) & (temperature >= 0),
+                ["temperature must be a finite number >= 0 (0 picks the most likely token), got", temperature],
+            ),
+            (top_k >= 0, ["top_k must be >= 0 (0 keeps every token), got", top_k]),
+            ((top_p >= 0) & (top_p <= 1), ["top_p must be in [0, 1] (1 keeps every token), got", top_p]),
+        ],
+        temperature,
+        top_k,
+        top_p,
+    )
+
+
 def filter_log_probs(log_probs, temperature=1.0, top_k=0, top_p=1.0):
     """Scaled and truncated log-probabilities to sample from (unnormalized; -inf where excluded).
 
     Args:
-        temperature: divides the log-probabilities; below 1 sharpens, above 1 flattens.
+        temperature: divides the log-probabilities; below 1 sharpens, above 1 flattens, 0 keeps only the most
+            likely tokens (greedy; ties share the probability).
         top_k: keep only the `top_k` most likely tokens; 0 keeps all.
         top_p: keep the smallest set of most likely tokens whose probability reaches `top_p`
             (nucleus sampling); 1 keeps all. The most likely token is always kept.
     """
-    logits = log_probs / tf.cast(temperature, log_probs.dtype)
+    # Shifted so the most likely token is at 0: dividing by the tiniest temperature then leaves it finite.
+    shifted = log_probs - tf.reduce_max(log_probs, axis=-1, keepdims=True)
+    temperature = tf.cast(temperature, log_probs.dtype)
+    logits = tf.where(
+        temperature > 0,
+        shifted / tf.where(temperature > 0, temperature, 1.0),
+        tf.where(shifted < 0, NEG_INF, 0.0),
+    )
     vocab = tf.shape(logits)[-1]
     top_k = tf.cast(top_k, tf.int32)
     k = tf.where(top_k > 0, tf.minimum(top_k, vocab), vocab)
@@ -119,7 +153,11 @@ def sample(step_fn, state, context, start_ids, end_id, max_length, seed, tempera
 
     Returns:
         dict like `greedy_search`; `log_prob` is under the model's unfiltered distribution.
+
+    Raises:
+        tf.errors.InvalidArgumentError: for sampling arguments outside `checked_sampling_arguments`' ranges.
     """
+    temperature, top_k, top_p = checked_sampling_arguments(temperature, top_k, top_p)
     seed = tf.cast(seed, tf.int32)
 
     def choose(log_probs, step):

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from data_pipelines import text
 from zoo import decoding
+from zoo.checks import checked
 from zoo.layers import RecurrentStack
 from zoo.task import Task, TaskData
 
@@ -19,6 +20,17 @@ PAD_ID = 0
 NEG_INF = float("-inf")
 # Padding's logit: no probability after the softmax, yet finite, so a masked loss position never makes NaN.
 PAD_LOGIT = -1e9
+# What one sampling call may ask for. They bound its time (about 10 s at the limits on a 2-core CPU), so a
+# served model cannot be tied up by one request.
+MAX_SAMPLES = 4096  # sequences per call
+MAX_SAMPLE_LENGTH = 16_384  # tokens a sequence reads (its primer) or draws
+MAX_SAMPLED_TOKENS = 2**18  # sequences x tokens drawn per call
+# The ranges of a sampling endpoint's arguments, as model cards state them.
+SAMPLING_RANGES = (
+    "temperature finite and >= 0 (0: the most likely token), top_k >= 0 (0: all), top_p in [0, 1] (1: all); "
+    f"at most {MAX_SAMPLES} samples, the prefix or primer and each sample at most {MAX_SAMPLE_LENGTH} tokens, "
+    f"{MAX_SAMPLED_TOKENS} tokens drawn a call; outside these ranges: InvalidArgumentError saying which"
+)
 
 
 def target_scores(logits, targets):
@@ -125,13 +137,43 @@ class RecurrentLanguageModel(keras.Model):
         id in `never_sampled` to always draw `max_length`).
 
         Args:
+            num_samples: 0 to `MAX_SAMPLES`; 0 gives no rows.
+            max_length: 0 to `MAX_SAMPLE_LENGTH`, and `num_samples * max_length` at most `MAX_SAMPLED_TOKENS`.
             seed: an int; the same seed gives the same samples, in Keras and in the SavedModel.
             temperature, top_k, top_p: as in `zoo.decoding.filter_log_probs`.
 
         Returns:
             `zoo.decoding.sample`'s dict: `ids (num_samples, max_length)`, `lengths`, `log_prob` of the
             drawn ids under the unfiltered distribution.
+
+        Raises:
+            tf.errors.InvalidArgumentError: for sizes or sampling arguments outside their ranges, or a
+                primer longer than `MAX_SAMPLE_LENGTH`.
         """
+        num_samples, max_length = tf.cast(num_samples, tf.int32), tf.cast(max_length, tf.int32)
+        num_samples, max_length, primer = checked(
+            [
+                (
+                    (num_samples >= 0) & (num_samples <= MAX_SAMPLES),
+                    [f"the number of samples must be in [0, {MAX_SAMPLES}], got", num_samples],
+                ),
+                (
+                    (max_length >= 0) & (max_length <= MAX_SAMPLE_LENGTH),
+                    [f"the tokens to draw per sample must be in [0, {MAX_SAMPLE_LENGTH}], got", max_length],
+                ),
+                (
+                    tf.cast(num_samples, tf.int64) * tf.cast(max_length, tf.int64) <= MAX_SAMPLED_TOKENS,
+                    [f"samples x tokens to draw must be at most {MAX_SAMPLED_TOKENS}, got", num_samples, max_length],
+                ),
+                (
+                    tf.size(primer) <= MAX_SAMPLE_LENGTH,
+                    [f"a primer is at most {MAX_SAMPLE_LENGTH} tokens, got", tf.size(primer)],
+                ),
+            ],
+            num_samples,
+            max_length,
+            primer,
+        )
 
         def read(index, state):
             return index + 1, self.step(tf.reshape(primer[index], [1]), state)[1]

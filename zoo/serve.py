@@ -77,13 +77,15 @@ class ServedModel:
         values (as opposed to shapes and types, which `zoo.rest` checks) become `BadRequest`."""
         import tensorflow as tf
 
+        from zoo.checks import error_message
+
         tensors = {
             name: tf.constant(value, dtype=self.signatures[key].inputs[name].dtype) for name, value in inputs.items()
         }
         try:
             outputs = self.signatures[key].function(**tensors)
         except (tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as error:
-            raise BadRequest(error.message.strip().splitlines()[0]) from None
+            raise BadRequest(error_message(error)) from None
         return {name: value.numpy() for name, value in outputs.items()}
 
     async def predict(self, key, inputs, size):

@@ -13,7 +13,7 @@ from tasks.char_lm import data as corpus
 from tasks.char_lm.config import PRESETS, CharLmConfig
 from tasks.char_lm.model import build_language_model
 from zoo import metrics, ngram
-from zoo.language_model import LanguageModelData, LanguageModelTask
+from zoo.language_model import SAMPLING_RANGES, LanguageModelData, LanguageModelTask
 from zoo.task import Evaluation
 
 NOVELTY_SAMPLES = 1000
@@ -118,8 +118,7 @@ class CharLmTask(LanguageModelTask):
             "inputs": {
                 "serve": "strings (batch,): any text; characters never seen in training score as the unknown one; "
                 "a string over 20,000 characters is scored on its first 20,000",
-                "sample": "num_samples, temperature, seed, prefix (a string to continue), top_k (0: all), "
-                "top_p (1: all)",
+                "sample": f"num_samples, temperature, seed, prefix (a string to continue), top_k, top_p; {SAMPLING_RANGES}",
             },
             "outputs": {
                 "serve": "log_prob float32 (batch,): natural log P(string, then its end); bits_per_char",

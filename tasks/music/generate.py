@@ -6,9 +6,11 @@ python -m tasks.music.generate --events 256 --temperature 0.9 --seed 1 --primer 
 import argparse
 
 import numpy as np
+import tensorflow as tf
 
 import zoo
 from data_pipelines import midi
+from zoo.checks import error_message
 
 PRIMER_BARS = 2
 
@@ -39,9 +41,12 @@ def main(argv=None):
 
     model = zoo.load(args.model)
     primer = primer_events(args.primer, args.primer_bars) if args.primer else np.zeros([0], np.int32)
-    result = model.saved_model.generate(
-        args.events, args.temperature, args.top_k, args.top_p, args.seed, primer, args.condition, 1
-    )
+    try:
+        result = model.saved_model.generate(
+            args.events, args.temperature, args.top_k, args.top_p, args.seed, primer, args.condition, 1
+        )
+    except tf.errors.InvalidArgumentError as error:
+        parser.error(error_message(error))
     tempo = args.tempo or model.card.get("tempo_bpm", 120.0)
     for path in midi.write_melody(result["events"].numpy()[0], args.out, tempo, args.wav):
         print(f"wrote {path}")

@@ -13,9 +13,9 @@ from data_pipelines import midi, text
 from tasks.music import data as corpus
 from tasks.music import measures
 from tasks.music.config import PRESETS, MusicConfig
-from tasks.music.model import build_melody_model
+from tasks.music.model import MAX_SCORED_EVENTS, build_melody_model
 from zoo import ngram
-from zoo.language_model import LanguageModelData, LanguageModelTask, target_scores
+from zoo.language_model import SAMPLING_RANGES, LanguageModelData, LanguageModelTask, target_scores
 from zoo.task import Evaluation
 
 NGRAM_ORDERS = range(2, 6)
@@ -198,12 +198,14 @@ class MusicTask(LanguageModelTask):
             "inputs": {
                 "serve": f"seeds int32 (batch,): one {SERVE_EVENTS}-event melody per seed, temperature 1",
                 "generate": "num_events, temperature, top_k (0: all), top_p (1: all), seed, primer (int32 events "
-                "to continue), condition (a name in data.conditions; unknown: the corpus), num_solos",
-                "score": "events int32 (batch, time), lengths (batch,), conditions (batch,)",
+                "to continue; pitches outside the range fold by octaves), condition (a name in data.conditions; "
+                f"unknown: the corpus), num_solos; {SAMPLING_RANGES}",
+                "score": f"events int32 (batch, time <= {MAX_SCORED_EVENTS}), lengths (batch,) each in [0, time], "
+                "conditions (batch,)",
             },
             "outputs": {
                 "serve": f"events int32 (batch, {SERVE_EVENTS})",
-                "generate": "events int32 (num_solos, len(primer) + num_events): the primer, then new events; "
+                "generate": "events int32 (num_solos, len(primer) + num_events): the primer as read, then new events; "
                 "log_prob of the new events",
                 "score": "log_prob (batch,): natural log P(events, then the end); nll per event",
             },
