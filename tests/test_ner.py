@@ -50,7 +50,8 @@ def generated_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tiny_run(generated_dir, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("ner_tiny")
-    return workdir, train_and_evaluate(_tiny(generated_dir, workdir))
+    # With lexicon features: the export tests below then check them inside the SavedModel as well.
+    return workdir, train_and_evaluate(_tiny(generated_dir, workdir, lexicons=True))
 
 
 def test_real_splits_have_the_official_sizes(conll_dir):

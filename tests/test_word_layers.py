@@ -1,13 +1,14 @@
-"""WordFeatures and CharacterEncoder: shapes, padding, training-time unknown words, serialization."""
+"""WordFeatures, CharacterEncoder and LexiconMatch: shapes, padding, training-time unknown words, lexicon phrases,
+serialization."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from data_pipelines import words
+from data_pipelines import lexicons, words
 from tests.layer_test_case import run_layer_test
-from zoo.layers import CharacterEncoder, WordFeatures
+from zoo.layers import CharacterEncoder, LexiconMatch, WordFeatures
 
 TOKENS = tf.constant([["The", "EU", "rejects", "1996"], ["Zürich", "", "", ""]])
 
@@ -83,3 +84,57 @@ def test_character_encoder_passes_the_layer_checks(encoder, trainable, tmp_path)
         expected_num_trainable_weights=trainable,
         saved_model_dir=tmp_path,
     )
+
+
+LEXICONS = {"LOC": ["new york", "york", "new york city"], "PER": ["john", "york"]}
+
+
+def _match_tags(features, lexicon_index):
+    """The `MATCH_TAGS` letter of each token in one lexicon, `O` outside its phrases."""
+    one_hot = features[..., lexicon_index * 4 : (lexicon_index + 1) * 4]
+    return ["".join("BIES"[np.argmax(tag)] if tag.any() else "O" for tag in row) for row in one_hot]
+
+
+def test_lexicon_match_marks_the_longest_phrase_ignoring_case_and_padding():
+    layer = LexiconMatch(LEXICONS, max_phrase_tokens=3)
+    tokens = tf.constant([["John", "went", "to", "NEW", "York", "City", "."], ["York", "new", "york", "", "", "", ""]])
+    features = layer(tokens).numpy()
+    assert features.shape == (2, 7, 8) == layer.compute_output_shape((2, 7))
+    assert _match_tags(features, 0) == ["OOOBIEO", "SBEOOOO"]  # the longest phrase wins over "york"
+    assert _match_tags(features, 1) == ["SOOOSOO", "SOSOOOO"]
+    np.testing.assert_array_equal(layer.compute_mask(tokens), tokens.numpy() != b"")
+    # A phrase longer than max_phrase_tokens is never looked for.
+    shorter = LexiconMatch(LEXICONS, max_phrase_tokens=2)(tokens).numpy()
+    assert _match_tags(shorter, 0)[0] == "OOOBEOO"
+
+
+def test_lexicon_match_rejects_no_lexicons_or_no_tokens():
+    with pytest.raises(ValueError, match="lexicon"):
+        LexiconMatch({})
+    with pytest.raises(ValueError, match="max_phrase_tokens"):
+        LexiconMatch(LEXICONS, max_phrase_tokens=0)
+
+
+def test_lexicon_match_passes_the_layer_checks(tmp_path):
+    run_layer_test(
+        LexiconMatch,
+        {"lexicons": LEXICONS, "max_phrase_tokens": 3},
+        (np.array([["John", "in", "New", "York"], ["York", "", "", ""]]),),
+        (2, 4, 8),
+        run_training_check=False,
+        saved_model_dir=tmp_path,
+    )
+
+
+def test_lexicons_hold_names_of_each_type_tokenized_as_raw_text_and_as_conll():
+    found = lexicons.lexicons()
+    assert set(found) == set(lexicons.LEXICON_TYPES)
+    assert {"john", "smith"} <= set(found["PER"])
+    assert {"germany", "new york city", "bosnia and herzegovina", "europe"} <= set(found["LOC"])
+    assert {"inc .", "inc.", "gmbh"} <= set(found["ORG"])
+    assert {"german", "dutch"} <= set(found["MISC"])
+    assert all(
+        0 < len(phrase.split(" ")) <= lexicons.MAX_PHRASE_TOKENS for phrases in found.values() for phrase in phrases
+    )
+    # As raw text is tokenized ("St ." before a space) and as CoNLL keeps it ("St."); digits normalized.
+    assert lexicons.phrases(["St. Louis", "Baden-Württemberg 2"]) == ["baden-württemberg 0", "st . louis", "st. louis"]

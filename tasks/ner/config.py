@@ -22,6 +22,8 @@ class NerConfig(RunConfig):
         embedding_dim: word embedding size (learned from scratch).
         casing_embedding_dim: casing-class embedding size.
         char_encoder: `cnn`, `lstm`, or `none` for no character features.
+        lexicons: whether each token also gets where it lies in the phrases of the name lists of
+            `data_pipelines.lexicons` (people, places, company suffixes, languages) that cover it.
         char_embedding_dim: character embedding size.
         char_hidden_dim: CNN filters, or LSTM units per direction, of the character encoder.
         max_word_length: characters read per word.
@@ -42,6 +44,7 @@ class NerConfig(RunConfig):
     char_encoder: Literal[ENCODERS + ("none",)] = "cnn"
     char_embedding_dim: int = 32
     char_hidden_dim: int = 64
+    lexicons: bool = False
     recurrent: RecurrentConfig = section_defaults(RecurrentConfig, cell="lstm", hidden_dim=200, dropout=0.5)
     output_layer: Literal[OUTPUT_LAYERS] = "crf"
 

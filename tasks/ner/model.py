@@ -5,8 +5,8 @@ import dataclasses
 
 import keras
 
-from data_pipelines import text, words
-from zoo.layers import CRF, CharacterEncoder, RecurrentStack, WordFeatures
+from data_pipelines import lexicons, text, words
+from zoo.layers import CRF, CharacterEncoder, LexiconMatch, RecurrentStack, WordFeatures
 from zoo.layers.crf import CRFLoss
 
 
@@ -39,6 +39,8 @@ def build_tagger(config, vocabulary, num_tags):
             name="characters",
         )
         features.append(characters(char_ids))
+    if config.lexicons:
+        features.append(LexiconMatch(lexicons.lexicons(), lexicons.MAX_PHRASE_TOKENS, name="lexicons")(tokens))
     hidden = keras.layers.Concatenate(name="word_vectors")(features)
     hidden = keras.layers.Dropout(config.recurrent.dropout)(hidden)
     stack = RecurrentStack(**dataclasses.asdict(config.recurrent), bidirectional=True, return_sequences=True)

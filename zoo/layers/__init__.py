@@ -4,6 +4,7 @@ from zoo.layers.attention import AdditiveAttention
 from zoo.layers.bigram_hashing import BigramHashing
 from zoo.layers.character_encoder import CharacterEncoder
 from zoo.layers.crf import CRF
+from zoo.layers.lexicon_match import LexiconMatch
 from zoo.layers.log_mel_spectrogram import LogMelSpectrogram
 from zoo.layers.masked_pooling import MaskedGlobalPooling
 from zoo.layers.recurrent_stack import RecurrentStack
@@ -16,6 +17,7 @@ __all__ = [
     "BigramHashing",
     "CRF",
     "CharacterEncoder",
+    "LexiconMatch",
     "LogMelSpectrogram",
     "MaskedGlobalPooling",
     "RecurrentStack",
