@@ -8,6 +8,13 @@ from data_pipelines import words
 MATCH_TAGS = ("B", "I", "E", "S")  # a token outside every phrase of a lexicon is all zeros
 
 
+def _place(position, length):
+    """The `MATCH_TAGS` letter of the token at `position` of a phrase of `length` tokens."""
+    if length == 1:
+        return "S"
+    return "B" if position == 0 else "E" if position == length - 1 else "I"
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class LexiconMatch(keras.layers.Layer):
     """Per token and lexicon, where the token lies in the longest lexicon phrase that covers it.
@@ -78,11 +85,7 @@ class LexiconMatch(keras.layers.Layer):
                 held = tf.bitwise.bitwise_and(found, 1 << index)
                 for position in range(length):
                     covers = shifted(held, -position, 0) > 0
-                    if length == 1:
-                        here = 3
-                    else:
-                        here = 0 if position == 0 else 2 if position == length - 1 else 1
-                    tag = tf.where(covers, here, tag)
+                    tag = tf.where(covers, MATCH_TAGS.index(_place(position, length)), tag)
             features.append(tf.one_hot(tag, len(MATCH_TAGS)))
         return tf.concat(features, axis=-1)
 
