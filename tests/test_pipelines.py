@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data_pipelines import sources, text
+from data_pipelines import corpora, sources, text
 
 
 def test_standardize_text():
@@ -95,15 +95,13 @@ def test_resolver_rejects_partial_copies(tmp_path):
 def test_missing_data_error_names_the_files_and_where(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
-    from tasks.sentiment import data
-
     def offline(*args, **kwargs):
         raise ConnectionError("no network")
 
     monkeypatch.delenv(sources.ENV_VAR, raising=False)
     monkeypatch.setattr(tfds, "load", offline)
     with pytest.raises(sources.DataNotFoundError) as error:
-        data.load_imdb(tmp_path)
+        corpora.load_imdb(tmp_path)
     message = str(error.value)
     assert "imdb/train.csv.gz" in message and str(tmp_path) in message and "no network" in message
 
@@ -111,11 +109,9 @@ def test_missing_data_error_names_the_files_and_where(tmp_path, monkeypatch):
 def test_imdb_falls_back_to_tensorflow_datasets(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
-    from tasks.sentiment import data
-
     monkeypatch.delenv(sources.ENV_VAR, raising=False)
     with tfds.testing.mock_data(num_examples=6):
-        splits = data.load_imdb(tmp_path)
+        splits = corpora.load_imdb(tmp_path)
     assert set(splits) == {"train", "test"}
     assert len(splits["train"].texts) == 6 and isinstance(splits["train"].texts[0], str)
     assert set(splits["test"].labels) <= {0, 1}

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from data_pipelines import sources
+from data_pipelines import corpora, sources
 from tasks.translation import data, dates
 from tasks.translation.config import PRESETS, TranslationConfig
 from tasks.translation.train import train_and_evaluate
@@ -96,7 +96,7 @@ def test_real_spanish_split(anki_dir):
 def test_missing_pairs_name_the_file(tmp_path, monkeypatch):
     monkeypatch.delenv(sources.ENV_VAR, raising=False)
     with pytest.raises(sources.DataNotFoundError, match="anki/fra.txt.gz"):
-        data.load_anki("fra", tmp_path)
+        corpora.load_anki("fra", tmp_path)
 
 
 @pytest.fixture(scope="module")

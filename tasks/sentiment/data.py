@@ -1,25 +1,20 @@
 """IMDB reviews (official 25,000 / 25,000 split) as length-bucketed tf.data pipelines.
 
-Local copy: `imdb/train.csv.gz` and `imdb/test.csv.gz` (columns id, rating, label, text) under
-`--data-dir` or `$ZOO_DATA_DIR`; otherwise tensorflow-datasets' `imdb_reviews`. HTML line breaks
-(`<br />`) are removed by the shared text standardizer, in the graph, so the exported model cleans raw
-input the same way.
+The reviews are read by `data_pipelines.corpora.load_imdb` (local files or tensorflow-datasets). HTML line
+breaks (`<br />`) are removed by the shared text standardizer, in the graph, so the exported model cleans
+raw input the same way.
 """
 
-import csv
-import gzip
 import math
 import re
-import sys
-from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
-from data_pipelines import sources, text
+from data_pipelines import text
+from data_pipelines.corpora import Reviews, load_imdb
 from data_pipelines.splits import Splits
 
-FILES = {"train": "imdb/train.csv.gz", "test": "imdb/test.csv.gz"}
 LABELS = ("negative", "positive")
 # The validation split must not move when the training seed does.
 SPLIT_SEED = 1234
@@ -27,43 +22,6 @@ SPLIT_SEED = 1234
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>")
 # Words a text must have to count as a one-line review: a fragment ("Wow.") or a run-on paragraph is not one.
 SENTENCE_WORDS = (4, 40)
-
-
-class Reviews(NamedTuple):
-    texts: list  # of review strings
-    labels: np.ndarray  # int32, 1 for positive
-
-
-def _read_csv(path):
-    csv.field_size_limit(sys.maxsize)
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows or not {"text", "label"} <= rows[0].keys():
-        raise ValueError(f"{path}: expected a CSV with columns id, rating, label, text")
-    return Reviews([row["text"] for row in rows], np.array([int(row["label"]) for row in rows], np.int32))
-
-
-def _read_tfds(split, missing_message):
-    dataset = sources.load_tfds("imdb_reviews", split, missing_message)
-    texts, labels = [], []
-    for example in dataset.as_numpy_iterator():
-        texts.append(example["text"].decode("utf-8"))
-        labels.append(int(example["label"]))
-    return Reviews(texts, np.array(labels, np.int32))
-
-
-def load_imdb(data_dir=None):
-    """The official train and test splits as `{"train": Reviews, "test": Reviews}`."""
-    local = sources.find_local(list(FILES.values()), data_dir)
-    if local:
-        return {split: _read_csv(path) for split, path in zip(FILES, local)}
-    message = sources.missing_data_message(
-        "IMDB reviews",
-        list(FILES.values()),
-        "let tensorflow-datasets download imdb_reviews (needs network, or its manual file aclImdb_v1.tar.gz).",
-        data_dir,
-    )
-    return {split: _read_tfds(split, message) for split in FILES}
 
 
 def _subset(split, indices):
