@@ -90,6 +90,19 @@ def write_conll(root, sizes=(240, 120, 120), seed=0):
     return root
 
 
+def write_anki(root, size=60, seed=0):
+    """`anki/{spa,fra,deu}.txt.gz` under `root`: `English<TAB>other` lines, the same English sentences in each file
+    (as in the real files, where most English sentences occur in all three)."""
+    rng = np.random.default_rng(seed)
+    (root / "anki").mkdir(parents=True, exist_ok=True)
+    names = [" ".join(person) for person in PEOPLE]
+    english = [f"{names[rng.integers(len(names))]} is {rng.choice(POSITIVE)} ." for _ in range(size)]
+    for language in ("spa", "fra", "deu"):
+        with gzip.open(root / "anki" / f"{language}.txt.gz", "wt", encoding="utf-8") as handle:
+            handle.writelines(f"{sentence}\t{language} {index}\n" for index, sentence in enumerate(english))
+    return root
+
+
 def skip_without_tts():
     """Skips the calling test where the trigger-word task cannot synthesize speech."""
     import pytest

@@ -13,12 +13,15 @@ import tensorflow as tf
 import zoo
 from data_pipelines import sources, tagging, text, words
 from tasks.ner import data
+from tasks.ner import word_vectors as ner_vectors
 from tasks.ner.config import PRESETS, NerConfig
-from tasks.ner.model import build_tagger
+from tasks.ner.model import average_taggers, build_tagger, extend_vocabulary
 from tasks.ner.train import train_and_evaluate
 from tests import fixtures
 from tests.conftest import ROOT, assert_each_weight_stored_once
 from zoo.config import from_dict
+from zoo.layers import CRF
+from zoo.word_vectors import WordVectors
 
 BAD_INPUTS = [
     "",
@@ -43,15 +46,23 @@ def _tiny(data_dir, workdir, **overrides):
 
 @pytest.fixture(scope="module")
 def generated_dir(tmp_path_factory):
-    """Generated sentences in CoNLL-2003's format: the tiny runs need no data directory."""
-    return fixtures.write_conll(tmp_path_factory.mktemp("conll_fixture"))
+    """Generated sentences in CoNLL-2003's format, and the reviews and Anki pairs the word vectors read: the
+    tiny runs need no data directory."""
+    root = fixtures.write_conll(tmp_path_factory.mktemp("conll_fixture"))
+    fixtures.write_imdb(root, train_size=40, test_size=20)
+    return fixtures.write_anki(root)
 
 
 @pytest.fixture(scope="module")
 def tiny_run(generated_dir, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("ner_tiny")
-    # With lexicon features: the export tests below then check them inside the SavedModel as well.
-    return workdir, train_and_evaluate(_tiny(generated_dir, workdir, lexicons=True))
+    vectors = workdir / "word_vectors.npz"
+    embedding_dim = PRESETS["tiny"]["embedding_dim"]
+    ner_vectors.main(
+        ["--data-dir", str(generated_dir), "--out", str(vectors), "--dim", str(embedding_dim), "--epochs", "1"]
+    )
+    # With lexicon features and word vectors: the export tests below then check them inside the SavedModel as well.
+    return workdir, train_and_evaluate(_tiny(generated_dir, workdir, lexicons=True, word_vectors=str(vectors)))
 
 
 def test_real_splits_have_the_official_sizes(conll_dir):
@@ -104,6 +115,47 @@ def test_tagger_ignores_padding(overrides):
     np.testing.assert_array_equal(tagger(padded).numpy()[:, :3], tagger(tokens))
 
 
+def test_word_embeddings_start_from_the_vectors_of_their_words():
+    config = from_dict(NerConfig, {**PRESETS["tiny"], "embedding_dim": 3})
+    vectors = WordVectors(
+        ["eu", "rejects", "german"], np.array([9, 5, 2]), np.arange(9, dtype=np.float32).reshape(3, 3)
+    )
+    vocabulary = extend_vocabulary(["the", "eu"], vectors, max_added=1)
+    assert vocabulary == ["the", "eu", "rejects"]
+    trainer, _ = build_tagger(config, vocabulary, len(data.tag_names(config)), vectors)
+    table = trainer.get_layer("words").embeddings.numpy()
+    # Ids: 0 padding, 1 unknown, then the vocabulary; "the" has no vector and keeps its random start.
+    np.testing.assert_array_equal(table[3:5], vectors.vectors[:2])
+    assert not np.isin(table[2], vectors.vectors).all()
+
+
+def test_average_of_taggers_decodes_their_mean_potentials():
+    taggers = []
+    for seed, vocabulary in ((0, ["the", "eu"]), (1, ["eu", "rejects"])):
+        config = from_dict(NerConfig, {**PRESETS["tiny"], "seed": seed})
+        keras.utils.set_random_seed(seed)
+        _, tagger = build_tagger(config, vocabulary, len(data.tag_names(config)))
+        crf = tagger.get_layer("crf")
+        crf.set_weights([np.random.default_rng(seed).normal(size=w.shape) for w in crf.get_weights()])
+        taggers.append(tagger)
+    tokens = tf.constant([["The", "EU", "rejects", "", ""], ["German", "beef", "", "", ""]])
+    ensemble = average_taggers(taggers)
+    scores = [keras.Model(t.inputs, t.get_layer("tag_scores").output)(tokens) for t in taggers]
+    mean_crf = CRF(len(data.tag_names(NerConfig())))
+    mean_crf.build(scores[0].shape)
+    mean_crf.set_weights([(a + b) / 2 for a, b in zip(*(t.get_layer("crf").get_weights() for t in taggers))])
+    expected = mean_crf((scores[0] + scores[1]) / 2, mask=tokens != "")
+    np.testing.assert_array_equal(ensemble(tokens), expected)
+    np.testing.assert_array_equal(average_taggers(taggers[:1])(tokens), taggers[0](tokens))
+
+
+def test_word_vectors_of_another_size_are_an_error():
+    config = from_dict(NerConfig, {**PRESETS["tiny"], "embedding_dim": 4})
+    vectors = WordVectors(["eu"], np.array([9]), np.ones((1, 3), np.float32))
+    with pytest.raises(ValueError, match="embedding_dim is 4 but the word vectors have 3"):
+        build_tagger(config, ["eu"], len(data.tag_names(config)), vectors)
+
+
 def test_config_rejects_unknown_choices():
     with pytest.raises(ValueError, match="output_layer"):
         NerConfig(output_layer="hmm")
@@ -119,6 +171,9 @@ def test_train_and_evaluate_writes_metrics_and_export(tiny_run):
     card = json.loads((workdir / "export" / "model_card.json").read_text())
     assert card["task"] == "ner" and card["test_metrics"] == metrics["test"]
     assert set(card["test_per_type"]) == {"micro", *data.ENTITY_TYPES}
+    # The reviews' words ("film", "plot", ...) are not in CoNLL's train split: they join the vocabulary.
+    assert card["word_vectors"]["words_added_to_the_train_vocabulary"] > 0
+    assert card["word_vectors"]["corpus"]["imdb"]["sequences"] == 60
 
 
 def test_saved_model_stores_each_weight_once(tiny_run):

@@ -19,7 +19,11 @@ class NerConfig(RunConfig):
             not only where they start) or `iob2`. Scores and outputs are entity spans either way.
         min_count: train-split occurrences a word needs to enter the vocabulary.
         unknown_word_rate: share of known words replaced by the unknown word in training.
-        embedding_dim: word embedding size (learned from scratch).
+        embedding_dim: word embedding size; the size of the vectors of `word_vectors` when it is set.
+        word_vectors: a `.npz` file of word vectors written by `python -m tasks.ner.word_vectors` (learned from
+            the project's own English text) to start the word embeddings from; empty: learned from scratch.
+        max_vector_words: the most frequent words of `word_vectors` that are not train words join the
+            vocabulary, up to this many, so that a word never seen in CoNLL's train split still has its vector.
         casing_embedding_dim: casing-class embedding size.
         char_encoder: `cnn`, `lstm`, or `none` for no character features.
         lexicons: whether each token also gets where it lies in the phrases of the name lists of
@@ -40,6 +44,8 @@ class NerConfig(RunConfig):
 
     # Model
     embedding_dim: int = 100
+    word_vectors: str = ""
+    max_vector_words: int = 20_000
     casing_embedding_dim: int = 8
     char_encoder: Literal[ENCODERS + ("none",)] = "cnn"
     char_embedding_dim: int = 32

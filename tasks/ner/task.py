@@ -8,9 +8,10 @@ import tensorflow as tf
 from data_pipelines import tagging, text, words
 from tasks.ner import data as conll
 from tasks.ner.config import PRESETS, NerConfig
-from tasks.ner.model import build_tagger, tagger_loss
-from zoo import metrics
+from tasks.ner.model import build_tagger, extend_vocabulary, tagger_loss
+from zoo import metrics, word_vectors
 from zoo.task import Evaluation, Task, TaskData
+from zoo.word_vectors import WordVectors
 
 MONITOR = "val_f1"
 MAX_TOKENS = 1_000  # CoNLL-2003's longest sentence has 124
@@ -23,9 +24,11 @@ EXAMPLES = [
 
 @dataclasses.dataclass
 class NerData(TaskData):
-    vocabulary: list = None  # normalized train words, most frequent first
+    vocabulary: list = None  # normalized train words, most frequent first, then those added from word_vectors
     tags: list = None  # tag names, in the configured scheme
     boundaries: list = None  # sentence-length bucket boundaries
+    word_vectors: WordVectors = None  # the embeddings' starting point, if configured
+    word_vectors_card: dict = None  # how those vectors were made
 
 
 def predict_tags(tagger, dataset, tags):
@@ -72,10 +75,24 @@ class NerTask(Task):
             for sentences in (splits.train, splits.validation)
         )
         vocabulary = conll.build_vocabulary(splits.train, self.config.min_count)
-        return NerData(splits, train, validation, vocabulary, conll.tag_names(self.config), boundaries)
+        vectors = vectors_card = None
+        if self.config.word_vectors:
+            vectors, made = word_vectors.load(self.config.word_vectors)
+            train_words = len(vocabulary)
+            vocabulary = extend_vocabulary(vocabulary, vectors, self.config.max_vector_words)
+            with_vectors = set(vectors.words).intersection(vocabulary)
+            vectors_card = {
+                "file": self.config.word_vectors,
+                "words": len(vectors.words),
+                "vocabulary_words_with_a_vector": len(with_vectors),
+                "words_added_to_the_train_vocabulary": len(vocabulary) - train_words,
+                **made,
+            }
+        tags = conll.tag_names(self.config)
+        return NerData(splits, train, validation, vocabulary, tags, boundaries, vectors, vectors_card)
 
     def build_model(self, data):
-        trainer, self.tagger = build_tagger(self.config, data.vocabulary, len(data.tags))
+        trainer, self.tagger = build_tagger(self.config, data.vocabulary, len(data.tags), data.word_vectors)
         return trainer
 
     def loss(self, model):
@@ -115,8 +132,9 @@ class NerTask(Task):
             },
             "test_per_type": test.details["per_type"],
             "evaluation": "entity-level micro P/R/F1 by the conlleval rules (an entity is correct when its type, "
-            "first and last token match) on the gold CoNLL tokenization, with the exported tagger; no external "
-            "embeddings or pretrained weights; epoch selected by validation F1",
+            "first and last token match) on the gold CoNLL tokenization, with the exported tagger; no embeddings "
+            "or weights from outside the project (word vectors, where used, are learned by tasks.ner.word_vectors "
+            "from the project's own text); epoch selected by validation F1",
             "tag_scheme": self.config.tag_scheme,
             "vocab_size": len(data.vocabulary) + 2,
             "inputs": {
@@ -137,6 +155,7 @@ class NerTask(Task):
             "right-padded with '', to tag ids into `tags`",
             "tags": data.tags,
             "examples": EXAMPLES,
+            **({"word_vectors": data.word_vectors_card} if data.word_vectors_card else {}),
         }
 
 
