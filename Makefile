@@ -31,7 +31,7 @@ run: $(STAMP)
 	$(BIN)/python -m zoo demo
 
 test: $(STAMP) system-packages
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -176,6 +176,20 @@ def test_train_and_evaluate_writes_metrics_and_export(tiny_run):
     assert card["word_vectors"]["corpus"]["imdb"]["sequences"] == 60
 
 
+def test_export_is_scored_again_without_the_word_vectors_it_started_from(tiny_run, generated_dir):
+    from tasks.ner.task import NerTask
+    from zoo.runner import evaluate_export
+
+    workdir, metrics = tiny_run
+    vectors = workdir / "word_vectors.npz"
+    vectors.rename(workdir / "moved.npz")
+    try:
+        test = evaluate_export(NerTask, workdir / "export", generated_dir)["test"]
+    finally:
+        (workdir / "moved.npz").rename(vectors)
+    assert test.metrics == pytest.approx(metrics["test"], abs=1e-9)
+
+
 def test_saved_model_stores_each_weight_once(tiny_run):
     assert_each_weight_stored_once(tiny_run[0] / "export")
 

@@ -11,7 +11,6 @@ from tasks.ner.config import PRESETS, NerConfig
 from tasks.ner.model import build_tagger, extend_vocabulary, tagger_loss
 from zoo import metrics, word_vectors
 from zoo.task import Evaluation, Task, TaskData
-from zoo.word_vectors import WordVectors
 
 MONITOR = "val_f1"
 MAX_TOKENS = 1_000  # CoNLL-2003's longest sentence has 124
@@ -24,11 +23,9 @@ EXAMPLES = [
 
 @dataclasses.dataclass
 class NerData(TaskData):
-    vocabulary: list = None  # normalized train words, most frequent first, then those added from word_vectors
+    vocabulary: list = None  # normalized train words, most frequent first
     tags: list = None  # tag names, in the configured scheme
     boundaries: list = None  # sentence-length bucket boundaries
-    word_vectors: WordVectors = None  # the embeddings' starting point, if configured
-    word_vectors_card: dict = None  # how those vectors were made
 
 
 def predict_tags(tagger, dataset, tags):
@@ -66,6 +63,7 @@ class NerTask(Task):
     config_class = NerConfig
     presets = PRESETS
     monitor = MONITOR
+    word_vectors_card = None  # how the word vectors were made, once build_model has read them
 
     def build_data(self):
         splits = conll.make_splits(self.config)
@@ -75,24 +73,23 @@ class NerTask(Task):
             for sentences in (splits.train, splits.validation)
         )
         vocabulary = conll.build_vocabulary(splits.train, self.config.min_count)
-        vectors = vectors_card = None
-        if self.config.word_vectors:
-            vectors, made = word_vectors.load(self.config.word_vectors)
-            train_words = len(vocabulary)
-            vocabulary = extend_vocabulary(vocabulary, vectors, self.config.max_vector_words)
-            with_vectors = set(vectors.words).intersection(vocabulary)
-            vectors_card = {
-                "file": self.config.word_vectors,
-                "words": len(vectors.words),
-                "vocabulary_words_with_a_vector": len(with_vectors),
-                "words_added_to_the_train_vocabulary": len(vocabulary) - train_words,
-                **made,
-            }
-        tags = conll.tag_names(self.config)
-        return NerData(splits, train, validation, vocabulary, tags, boundaries, vectors, vectors_card)
+        return NerData(splits, train, validation, vocabulary, conll.tag_names(self.config), boundaries)
 
     def build_model(self, data):
-        trainer, self.tagger = build_tagger(self.config, data.vocabulary, len(data.tags), data.word_vectors)
+        # The vectors are read here, not with the data: scoring or re-exporting a trained model needs only its
+        # own vocabulary and weights, not the vectors file it started from.
+        vocabulary, vectors = data.vocabulary, None
+        if self.config.word_vectors:
+            vectors, made = word_vectors.load(self.config.word_vectors)
+            vocabulary = extend_vocabulary(vocabulary, vectors, self.config.max_vector_words)
+            self.word_vectors_card = {
+                "file": self.config.word_vectors,
+                "words": len(vectors.words),
+                "vocabulary_words_with_a_vector": len(set(vectors.words).intersection(vocabulary)),
+                "words_added_to_the_train_vocabulary": len(vocabulary) - len(data.vocabulary),
+                **made,
+            }
+        trainer, self.tagger = build_tagger(self.config, vocabulary, len(data.tags), vectors)
         return trainer
 
     def loss(self, model):
@@ -121,6 +118,7 @@ class NerTask(Task):
         }
 
     def card(self, data, test):
+        added_words = (self.word_vectors_card or {}).get("words_added_to_the_train_vocabulary", 0)
         return {
             "description": "CoNLL-2003 English named entities (PER, LOC, ORG, MISC): sentences in, tokens, "
             "IOB2 tags and entity spans out",
@@ -136,7 +134,7 @@ class NerTask(Task):
             "or weights from outside the project (word vectors, where used, are learned by tasks.ner.word_vectors "
             "from the project's own text); epoch selected by validation F1",
             "tag_scheme": self.config.tag_scheme,
-            "vocab_size": len(data.vocabulary) + 2,
+            "vocab_size": len(data.vocabulary) + 2 + added_words,
             "inputs": {
                 "sentences": "string (batch,): raw sentences, tokenized inside as CoNLL-2003 was "
                 f"(see data_pipelines.words.split_words); tokens past the first {MAX_TOKENS:,} are left out"
@@ -155,7 +153,7 @@ class NerTask(Task):
             "right-padded with '', to tag ids into `tags`",
             "tags": data.tags,
             "examples": EXAMPLES,
-            **({"word_vectors": data.word_vectors_card} if data.word_vectors_card else {}),
+            **({"word_vectors": self.word_vectors_card} if self.word_vectors_card else {}),
         }
 
 
