@@ -61,8 +61,10 @@ def tiny_run(generated_dir, tmp_path_factory):
     ner_vectors.main(
         ["--data-dir", str(generated_dir), "--out", str(vectors), "--dim", str(embedding_dim), "--epochs", "1"]
     )
-    # With lexicon features and word vectors: the export tests below then check them inside the SavedModel as well.
-    return workdir, train_and_evaluate(_tiny(generated_dir, workdir, lexicons=True, word_vectors=str(vectors)))
+    # With lexicon features and word vectors, some of whose words join the vocabulary: the export tests below
+    # then check them inside the SavedModel as well.
+    config = _tiny(generated_dir, workdir, lexicons=True, word_vectors=str(vectors), max_vector_words=50)
+    return workdir, train_and_evaluate(config)
 
 
 def test_real_splits_have_the_official_sizes(conll_dir):

@@ -116,7 +116,8 @@ class _SkipGram(tf.Module):
         noise = counts.astype(np.float64) ** NOISE_POWER
         self.noise_logits = tf.constant(np.log(noise / noise.sum())[None, :], tf.float32)
 
-    @tf.function
+    # One trace for every pass: each draws a different number of pairs.
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)] * 2 + [tf.TensorSpec([], tf.int32)] * 2)
     def epoch(self, centres, contexts, first_step, total_steps):
         """SGD over the pairs in batches; returns the mean loss per pair."""
         batch_size, negatives = self.config.batch_size, self.config.negatives
