@@ -2,14 +2,14 @@
 vectors learned from the project's text, and an ensemble, on CoNLL-2003 test.
 
     python -m benchmarks.ner_ablation --data-dir DIR [--epochs 15] [--out-dir runs/ner_ablation]
-        [--variants NAME ...] [--word-vectors runs/word_vectors.npz] [--card saved_models/ner/model_card.json]
+        [--variants NAME ...] [--word-vectors runs/word_vectors.npz] [--card saved_models/ner]
 
 Each variant is the default `NerConfig` with one or more parts swapped, trained with the same seed and
 epochs, selected on valid F1 and scored on test with the conlleval rules. A variant whose run directory
 (`OUT_DIR/NAME/export`) already holds an exported model is read from its model card, not trained again, so an
 interrupted benchmark goes on where it stopped. The word vectors are made by `tasks.ner.word_vectors` when
 the file is missing. `ensemble` averages the CRF potentials of the trained CRF variants named in `ENSEMBLE`
-(`tasks.ner.model.average_taggers`). `--card` adds the table to a model card as `ablation`.
+(`tasks.ner.model.average_taggers`). `--card` adds the table to the model card of an export as `ablation`.
 """
 
 import argparse
@@ -97,14 +97,9 @@ def run(data_dir, epochs, out_dir, variants=tuple(VARIANTS) + ("ensemble",), vec
     return results
 
 
-def add_to_card(card_path, results, command):
-    card_path = Path(card_path)
-    card = json.loads(card_path.read_text())
-    earlier = card.get("ablation", {}).get("results", {})
-    card["ablation"] = {"command": command, "results": {**earlier, **results}}
-    partial = card_path.with_name(card_path.name + ".tmp")
-    partial.write_text(json.dumps(card, indent=2) + "\n")
-    os.replace(partial, card_path)
+def add_to_card(export_dir, results, command):
+    earlier = export.read_card(export_dir).get("ablation", {}).get("results", {})
+    export.update_card(export_dir, {"ablation": {"command": command, "results": {**earlier, **results}}})
 
 
 def main(argv=None):
@@ -115,7 +110,7 @@ def main(argv=None):
     names = list(VARIANTS) + ["ensemble"]
     parser.add_argument("--variants", nargs="+", choices=names, default=names)
     parser.add_argument("--word-vectors", default="runs/word_vectors.npz", help="made here when missing")
-    parser.add_argument("--card", help="a model_card.json to add the results to (merged with its table)")
+    parser.add_argument("--card", help="an export directory whose model card gets the results (merged with its table)")
     args = parser.parse_args(argv)
     results = run(args.data_dir, args.epochs, args.out_dir, args.variants, args.word_vectors)
     for name, result in results.items():

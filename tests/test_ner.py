@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import zoo
 from data_pipelines import sources, tagging, text, words
-from tasks.ner import data
+from tasks.ner import data, raw_text
 from tasks.ner import word_vectors as ner_vectors
 from tasks.ner.config import PRESETS, NerConfig
 from tasks.ner.model import average_taggers, build_tagger, extend_vocabulary
@@ -192,6 +192,26 @@ def test_export_is_scored_again_without_the_word_vectors_it_started_from(tiny_ru
     assert test.metrics == pytest.approx(metrics["test"], abs=1e-9)
 
 
+def test_gold_entities_are_character_offsets_into_the_joined_tokens():
+    tokens = ["EU", "rejects", "German", "call", "to", "boycott", "British", "lamb", "."]
+    tags = ["S-ORG", "O", "S-MISC", "O", "O", "O", "B-MISC", "E-MISC", "O"]
+    sentence, entities = raw_text.gold_entities(tokens, tags)
+    assert sentence == "EU rejects German call to boycott British lamb ."
+    assert {(entity_type, sentence[start:end]) for entity_type, start, end in entities} == {
+        ("ORG", "EU"),
+        ("MISC", "German"),
+        ("MISC", "British lamb"),
+    }
+
+
+def test_raw_text_scores_of_the_export_equal_its_gold_token_scores(tiny_run, generated_dir):
+    # The generated sentences are tokenized as the export tokenizes raw text, so the two ways agree.
+    workdir, metrics = tiny_run
+    test = data.make_splits(_tiny(generated_dir, workdir)).test
+    scores = raw_text.scores(workdir / "export", test)["micro"]
+    assert {name: scores[name] for name in metrics["test"]} == pytest.approx(metrics["test"], abs=1e-9)
+
+
 def test_saved_model_stores_each_weight_once(tiny_run):
     assert_each_weight_stored_once(tiny_run[0] / "export")
 
@@ -266,6 +286,13 @@ def test_shipped_model_reproduces_its_test_f1(conll_dir):
     test = evaluate_export(NerTask, SHIPPED, conll_dir)["test"]
     assert test.details["entities"] == 5648
     assert test.metrics == pytest.approx(zoo.load("ner").card["test_metrics"], abs=1e-9)
+
+
+@needs_shipped
+def test_shipped_model_reproduces_its_test_f1_on_raw_text(conll_dir):
+    scores = raw_text.scores(SHIPPED, data.load_conll(conll_dir).test)["micro"]
+    recorded = zoo.load("ner").card["test_metrics_raw_text"]
+    assert {name: scores[name] for name in recorded} == pytest.approx(recorded, abs=1e-9)
 
 
 @needs_shipped

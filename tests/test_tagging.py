@@ -7,7 +7,7 @@ from seqeval.metrics import classification_report
 from seqeval.metrics import f1_score as seqeval_f1
 
 from data_pipelines import tagging
-from zoo.metrics import entity_scores
+from zoo.metrics import entity_scores, span_scores
 
 IOB1 = [
     "I-ORG",
@@ -157,3 +157,13 @@ def test_read_conll(tmp_path):
         (["Peter"], ["I-PER"]),
         (["Blackburn"], ["I-PER"]),
     ]
+
+
+def test_span_scores_match_type_start_and_end():
+    gold = [{("PER", 0, 12), ("LOC", 20, 26)}, set()]
+    predicted = [{("PER", 0, 12), ("LOC", 20, 25)}, {("ORG", 0, 3)}]
+    scores = span_scores(gold, predicted)
+    assert scores["micro"] == {"precision": 1 / 3, "recall": 0.5, "f1": 0.4, "support": 2}
+    assert scores["PER"]["f1"] == 1.0 and scores["LOC"]["f1"] == 0.0 and scores["ORG"]["support"] == 0
+    with pytest.raises(ValueError, match="2 gold sentences but 1 predicted"):
+        span_scores(gold, predicted[:1])

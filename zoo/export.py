@@ -209,6 +209,15 @@ def read_card(path):
     return card
 
 
+def update_card(path, fields):
+    """Sets `fields` in the model card of the export at `path`, replacing the file in one step."""
+    card = {**read_card(path), **fields}
+    partial = Path(path) / f".{CARD}.tmp"
+    partial.write_text(json.dumps(card, indent=2) + "\n")
+    os.replace(partial, Path(path) / CARD)
+    return card
+
+
 def check_versions(card, path=""):
     """Warns when the export was made with another TensorFlow or Keras release than the one installed.
 

@@ -30,16 +30,35 @@ def entity_scores(gold_tags, predicted_tags):
     """
     if len(gold_tags) != len(predicted_tags):
         raise ValueError(f"{len(gold_tags)} gold sentences but {len(predicted_tags)} predicted")
-    correct, predicted, gold = Counter(), Counter(), Counter()
     for index, (gold_sentence, predicted_sentence) in enumerate(zip(gold_tags, predicted_tags)):
         if len(gold_sentence) != len(predicted_sentence):
             raise ValueError(
                 f"sentence {index}: {len(gold_sentence)} gold tags but {len(predicted_sentence)} predicted"
             )
-        gold_spans, predicted_spans = set(spans(gold_sentence)), set(spans(predicted_sentence))
-        correct.update(entity_type for entity_type, _, _ in gold_spans & predicted_spans)
-        predicted.update(entity_type for entity_type, _, _ in predicted_spans)
-        gold.update(entity_type for entity_type, _, _ in gold_spans)
+    return span_scores([spans(tags) for tags in gold_tags], [spans(tags) for tags in predicted_tags])
+
+
+def span_scores(gold_spans, predicted_spans):
+    """Precision, recall and F1 per type and micro-averaged of entities given as `(type, start, end)`.
+
+    An entity counts as correct when a gold entity of the same sentence has the same type, start and end,
+    whatever they index (tokens, characters).
+
+    Args:
+        gold_spans: a list of sentences, each an iterable of `(type, start, end)`.
+        predicted_spans: the predicted entities of the same sentences.
+
+    Returns:
+        As `entity_scores`.
+    """
+    if len(gold_spans) != len(predicted_spans):
+        raise ValueError(f"{len(gold_spans)} gold sentences but {len(predicted_spans)} predicted")
+    correct, predicted, gold = Counter(), Counter(), Counter()
+    for gold_sentence, predicted_sentence in zip(gold_spans, predicted_spans):
+        gold_sentence, predicted_sentence = set(gold_sentence), set(predicted_sentence)
+        correct.update(entity_type for entity_type, _, _ in gold_sentence & predicted_sentence)
+        predicted.update(entity_type for entity_type, _, _ in predicted_sentence)
+        gold.update(entity_type for entity_type, _, _ in gold_sentence)
     results = {"micro": _scores(sum(correct.values()), sum(predicted.values()), sum(gold.values()))}
     for entity_type in sorted(set(gold) | set(predicted)):
         results[entity_type] = _scores(correct[entity_type], predicted[entity_type], gold[entity_type])
