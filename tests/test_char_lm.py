@@ -192,4 +192,5 @@ def test_shipped_model_reproduces_its_test_bits_per_char(data_dir):
     if not (data_dir / "dinos" / "dinos.txt").is_file():
         pytest.skip(f"needs {data_dir}/dinos/dinos.txt")
     test = evaluate_export(CharLmTask, SHIPPED, data_dir)["test"]
-    assert test.metrics == pytest.approx(zoo.load("dinos").card["test_metrics"], abs=1e-9)
+    # Sums of float32 log-probabilities move in the ninth digit on another CPU (its vector instructions).
+    assert test.metrics == pytest.approx(zoo.load("dinos").card["test_metrics"], rel=1e-6)
