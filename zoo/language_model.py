@@ -31,6 +31,14 @@ SAMPLING_RANGES = (
     f"at most {MAX_SAMPLES} samples, the prefix or primer and each sample at most {MAX_SAMPLE_LENGTH} tokens, "
     f"{MAX_SAMPLED_TOKENS} tokens drawn a call; outside these ranges: InvalidArgumentError saying which"
 )
+# The shared sampler's arguments as every sampling endpoint's signature names them; each task places them
+# among its own arguments.
+SAMPLER_SPECS = {
+    "temperature": tf.TensorSpec([], tf.float32, name="temperature"),
+    "top_k": tf.TensorSpec([], tf.int32, name="top_k"),
+    "top_p": tf.TensorSpec([], tf.float32, name="top_p"),
+    "seed": tf.TensorSpec([], tf.int32, name="seed"),
+}
 
 
 def target_scores(logits, targets):

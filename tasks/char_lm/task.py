@@ -13,17 +13,17 @@ from tasks.char_lm import data as corpus
 from tasks.char_lm.config import PRESETS, CharLmConfig
 from tasks.char_lm.model import build_language_model
 from zoo import metrics, ngram
-from zoo.language_model import SAMPLING_RANGES, LanguageModelData, LanguageModelTask
+from zoo.language_model import SAMPLER_SPECS, SAMPLING_RANGES, LanguageModelData, LanguageModelTask
 from zoo.task import Evaluation
 
 NOVELTY_SAMPLES = 1000
 SAMPLE_SIGNATURE = [
     tf.TensorSpec([], tf.int32, name="num_samples"),
-    tf.TensorSpec([], tf.float32, name="temperature"),
-    tf.TensorSpec([], tf.int32, name="seed"),
+    SAMPLER_SPECS["temperature"],
+    SAMPLER_SPECS["seed"],
     tf.TensorSpec([], tf.string, name="prefix"),
-    tf.TensorSpec([], tf.int32, name="top_k"),
-    tf.TensorSpec([], tf.float32, name="top_p"),
+    SAMPLER_SPECS["top_k"],
+    SAMPLER_SPECS["top_p"],
 ]
 
 

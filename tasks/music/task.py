@@ -15,7 +15,7 @@ from tasks.music import measures
 from tasks.music.config import PRESETS, MusicConfig
 from tasks.music.model import MAX_SCORED_EVENTS, build_melody_model
 from zoo import ngram
-from zoo.language_model import SAMPLING_RANGES, LanguageModelData, LanguageModelTask, target_scores
+from zoo.language_model import SAMPLER_SPECS, SAMPLING_RANGES, LanguageModelData, LanguageModelTask, target_scores
 from zoo.task import Evaluation
 
 NGRAM_ORDERS = range(2, 6)
@@ -24,10 +24,7 @@ GENERATED_SOLOS = 100  # generated per model for the objective measures
 GENERATED_EVENTS = 256  # each: sixteen 4/4 bars, compared with the held-out pieces' first 256 events
 GENERATE_SIGNATURE = [
     tf.TensorSpec([], tf.int32, name="num_events"),
-    tf.TensorSpec([], tf.float32, name="temperature"),
-    tf.TensorSpec([], tf.int32, name="top_k"),
-    tf.TensorSpec([], tf.float32, name="top_p"),
-    tf.TensorSpec([], tf.int32, name="seed"),
+    *(SAMPLER_SPECS[name] for name in ("temperature", "top_k", "top_p", "seed")),
     tf.TensorSpec([None], tf.int32, name="primer"),
     tf.TensorSpec([], tf.string, name="condition"),
     tf.TensorSpec([], tf.int32, name="num_solos"),
