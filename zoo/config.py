@@ -193,6 +193,11 @@ def checked(default, rule, expectation):
     return dataclasses.field(default=default, metadata={"rule": rule, "expectation": expectation})
 
 
+def at_least(default, minimum, unit=""):
+    """A `checked` field whose value must be `minimum` or more; `unit` names what is counted in the error."""
+    return checked(default, lambda value: value >= minimum, f"at least {minimum} {unit}".rstrip())
+
+
 def section_defaults(section, **values):
     """A dataclass field whose default is `section` (a class in `SECTIONS`) with `values` changed,
     for a task config that needs other defaults than the section's own."""

@@ -3,7 +3,7 @@
 import dataclasses
 from typing import Literal
 
-from zoo.config import DataConfig, RecurrentConfig, RunConfig, SplitConfig, checked, section_defaults
+from zoo.config import DataConfig, RecurrentConfig, RunConfig, SplitConfig, at_least, section_defaults
 
 CORPORA = ("wjazzd", "metheny", "folk")
 
@@ -37,7 +37,7 @@ class MusicConfig(RunConfig):
     instrument: str = ""
     condition_on_performer: bool = True
     split: SplitConfig = dataclasses.field(default_factory=SplitConfig)
-    window: int = checked(128, lambda value: value >= 2, "at least 2 events")
+    window: int = at_least(128, 2, "events")
     max_transpose: int = 5
 
     # Model

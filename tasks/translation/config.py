@@ -3,7 +3,7 @@
 import dataclasses
 from typing import Literal
 
-from zoo.config import DataConfig, RunConfig, checked, section_defaults
+from zoo.config import DataConfig, RunConfig, at_least, section_defaults
 
 DATASETS = ("dates", "anki")
 LANGUAGES = ("spa", "fra", "deu")
@@ -52,7 +52,7 @@ class TranslationConfig(RunConfig):
     dropout: float = 0.3
 
     # Decoding of the export
-    beam_width: int = checked(4, lambda value: value >= 1, "at least 1")
+    beam_width: int = at_least(4, 1)
     length_alpha: float = 0.6
 
     # Training

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from zoo.config import DataConfig, RecurrentConfig, RunConfig, checked, section_defaults
+from zoo.config import DataConfig, RecurrentConfig, RunConfig, at_least, checked, section_defaults
 
 
 @dataclasses.dataclass
@@ -35,7 +35,7 @@ class TriggerWordConfig(RunConfig):
     test_clips: int = 1000
     negative_test_clips: int = 360
     confusable_words: int = 30
-    clip_seconds: float = checked(10.0, lambda value: value >= 3, "at least 3")
+    clip_seconds: float = at_least(10.0, 3)
 
     conv_filters: int = 196
     conv_kernel: int = 15
