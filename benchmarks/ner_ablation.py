@@ -15,6 +15,7 @@ the file is missing. `ensemble` averages the CRF potentials of the trained CRF v
 import argparse
 import json
 import os
+import re
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -46,7 +47,7 @@ ENSEMBLE = ("crf+chars", "crf+chars+lexicons", "crf+chars+vectors", "crf+chars+l
 
 
 def run_dir(out_dir, name):
-    return Path(out_dir) / name.replace(", ", "-").replace("+", "-").replace(" ", "-")
+    return Path(out_dir) / re.sub(r"[,+ ]+", "-", name)
 
 
 def train_variant(name, data_dir, epochs, out_dir, vectors_path):

@@ -31,7 +31,7 @@ def milliseconds(serve, sentence):
 def run(model_dir, reference_dir, data_dir=None, num_sentences=100):
     sentences = [" ".join(tokens) for tokens in conll.load_conll(data_dir).test.tokens[:num_sentences]]
     serves = {
-        name: tf.saved_model.load(str(export.resolve(path) / export.SAVED_MODEL)).signatures[export.ENDPOINT]
+        name: export.load(path).saved_model.signatures[export.ENDPOINT]
         for name, path in (("model", model_dir), ("reference", reference_dir))
     }
     for serve in serves.values():

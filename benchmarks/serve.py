@@ -107,7 +107,7 @@ def in_process(model, examples, seconds):
     """The SavedModel called directly, one instance per call, and 32 per call."""
     import tensorflow as tf
 
-    serve = tf.saved_model.load(str(export.resolve(model) / export.SAVED_MODEL)).signatures["serve"]
+    serve = export.load(model).saved_model.signatures[export.ENDPOINT]
     (name,) = serve.structured_input_signature[1]
     results = {}
     for batch in (1, 32):

@@ -143,11 +143,10 @@ def main(argv=None):
     parser.add_argument("--plot", default="", help="write the DET curves of both to this PNG")
     args = parser.parse_args(argv)
 
-    export_dir = export.resolve(args.model)
-    card = export.read_card(export_dir)
+    predictor = export.load(args.model)
+    export_dir, card, saved_model = predictor.path, predictor.card, predictor.saved_model
     config, clips, ends = test_clips(card, args.data_dir, args.clips)
     seconds = config.clip_seconds * len(clips)
-    saved_model = tf.saved_model.load(str(export_dir / "saved_model"))
     found, probabilities, compute = ours(saved_model, clips)
     rows = {
         "rnn": {**events.event_scores(found, ends, seconds, data.MATCH_SECONDS), "real_time_factor": compute / seconds}

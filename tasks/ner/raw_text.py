@@ -60,9 +60,9 @@ def predicted_entities(serve, texts):
 
 def scores(export_dir, sentences):
     """`metrics.span_scores` of the export at `export_dir` on `sentences` (`conll.Sentences`) as raw text."""
-    saved_model = tf.saved_model.load(str(export.resolve(export_dir) / export.SAVED_MODEL))
+    serve = export.load(export_dir).saved_model.signatures[export.ENDPOINT]
     texts, gold = zip(*map(gold_entities, sentences.tokens, sentences.tags))
-    return metrics.span_scores(gold, predicted_entities(saved_model.signatures[export.ENDPOINT], list(texts)))
+    return metrics.span_scores(gold, predicted_entities(serve, list(texts)))
 
 
 def main(argv=None):
