@@ -1,6 +1,7 @@
 """The NER task for the runner: CoNLL-2003 sentences in, tokens, tags and entity spans out."""
 
 import dataclasses
+import weakref
 
 import keras
 import tensorflow as tf
@@ -28,13 +29,26 @@ class NerData(TaskData):
     boundaries: list = None  # sentence-length bucket boundaries
 
 
+# One traced inference function per tagger: validation after every epoch and each evaluation then reuse one
+# graph instead of tracing the tagger (seconds each time) for every call and batch shape.
+_TAGGING_FUNCTIONS = weakref.WeakKeyDictionary()
+
+
+def _tagging_function(tagger):
+    if tagger not in _TAGGING_FUNCTIONS:
+        _TAGGING_FUNCTIONS[tagger] = tf.function(
+            lambda tokens: tagger(tokens, training=False), input_signature=[tf.TensorSpec([None, None], tf.string)]
+        )
+    return _TAGGING_FUNCTIONS[tagger]
+
+
 def predict_tags(tagger, dataset, tags):
     """Gold and predicted tag names of every sentence of a `(tokens, tag ids)` dataset.
 
     Returns:
         `(gold, predicted)`: lists of sentences, each a list of tag names.
     """
-    run = tf.function(lambda tokens: tagger(tokens, training=False), reduce_retracing=True)
+    run = _tagging_function(tagger)
     gold, predicted = [], []
     for tokens, tag_ids in dataset:
         lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1).numpy()
