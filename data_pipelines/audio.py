@@ -3,6 +3,7 @@
 Everything here works on float32 mono samples in [-1, 1] at `SAMPLE_RATE` unless it says otherwise.
 """
 
+import functools
 import shutil
 import subprocess
 import tempfile
@@ -49,21 +50,34 @@ def missing_tts_engines():
     return [engine for engine in TTS_ENGINES if shutil.which(engine) is None]
 
 
-def synthesize(text, engine, voice, speed=1.0, pitch=50, rate=SAMPLE_RATE):
+@functools.cache
+def espeak_variants():
+    """The voice variants espeak-ng ships, as `"+name"` suffixes (e.g. `"+f3"`, `"+klatt"`)."""
+    result = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=True, timeout=60)
+    files = [line.split()[4] for line in result.stdout.splitlines()[1:] if len(line.split()) > 4]
+    return sorted("+" + file.split("/")[-1] for file in files)
+
+
+def synthesize(text, engine, voice, speed=1.0, pitch=50, f0_hz=None, rate=SAMPLE_RATE):
     """`text` spoken by a text-to-speech engine, trimmed of its leading and trailing silence.
 
     Args:
         engine: `"espeak-ng"` (voice: a language such as `"en-us"`, optionally `"+variant"`, e.g. `"en-gb+f3"`)
             or `"flite"` (voice: `kal`, `kal16`, `awb`, `rms`, `slt`).
         speed: 1.0 is the engine's normal rate; 1.2 speaks 20% faster.
-        pitch: espeak-ng's pitch, 0-99 (flite keeps its voice's).
+        pitch: espeak-ng's pitch, 0-99.
+        f0_hz: flite's target mean pitch in Hz (kal, kal16 and awb follow it; rms and slt keep theirs); None
+            keeps the voice's own.
     """
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "speech.wav"
         if engine == "espeak-ng":
             command = ["espeak-ng", "-v", voice, "-s", str(round(175 * speed)), "-p", str(pitch), "-w", str(path)]
         elif engine == "flite":
-            command = ["flite", "-voice", voice, "--setf", f"duration_stretch={1 / speed:.3f}", "-o", str(path)]
+            command = ["flite", "-voice", voice, "--setf", f"duration_stretch={1 / speed:.3f}"]
+            if f0_hz is not None:
+                command += ["--setf", f"int_f0_target_mean={f0_hz:g}"]
+            command += ["-o", str(path)]
         else:
             raise ValueError(f"engine must be one of {TTS_ENGINES}, got {engine!r}")
         subprocess.run([*command, text] if engine == "espeak-ng" else [*command, "-t", text], check=True, timeout=60)
