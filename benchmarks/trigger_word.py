@@ -39,7 +39,7 @@ def test_clips(card, data_dir, count):
     config = from_dict(TriggerWordConfig, card["hyperparameters"])
     if data_dir:
         config.data.data_dir = data_dir
-    banks, _ = data.load_banks(config)
+    banks, _ = data.load_banks(config, ["test"])
     indices = data.make_splits(config).test.indices
     if count:
         # Keep the share of negative-only clips.

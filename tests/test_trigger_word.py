@@ -139,6 +139,20 @@ def test_confusable_rule_finds_near_sounding_words():
     assert data.confusable_words("hey zoo", 5, data.dictionary_words())[:2] == ["hey", "zoo"]
 
 
+def test_training_voices_are_widened_in_variant_and_pitch():
+    fixtures.skip_without_tts()
+    librosa = pytest.importorskip("librosa")
+    variants = audio.espeak_variants()
+    assert set(data.ESPEAK_VARIANTS) - {""} <= set(variants) and len(variants) > len(data.ESPEAK_VARIANTS)
+
+    def median_pitch(f0_hz):
+        speech = audio.synthesize("activate", "flite", "kal", f0_hz=f0_hz)
+        f0, _, _ = librosa.pyin(speech, fmin=50, fmax=400, sr=RATE)
+        return np.nanmedian(f0)
+
+    assert median_pitch(200.0) / median_pitch(100.0) == pytest.approx(2.0, rel=0.15)
+
+
 def test_read_audio_resamples_and_mixes_down(tmp_path):
     pytest.importorskip("soundfile")
     import soundfile
@@ -175,7 +189,10 @@ def tiny_run(tmp_path_factory):
 def test_tiny_detector_for_another_word_trains_and_exports(tiny_run):
     workdir, metrics, model = tiny_run
     card = json.loads((workdir / "export" / "model_card.json").read_text())
-    assert card["name"] == "trigger_word-hey_zoo" and card["data"]["words"]["confusable"][:2] == ["hey", "zoo"]
+    words = card["data"]["words"]
+    assert card["name"] == "trigger_word-hey_zoo" and words["confusable"][:2] == ["hey", "zoo"]
+    # Training's own words are heard in no other split.
+    assert words["training_only"] and not set(words["training_only"]) & set(words["confusable"] + words["ordinary"])
     for key in ("f1", "false_accepts_per_hour", "false_reject_rate", "frame_accuracy"):
         assert np.isfinite(metrics["test"][key])
     assert metrics["split_sizes"]["test"] == PRESETS["tiny"]["test_clips"] + PRESETS["tiny"]["negative_test_clips"]
@@ -236,7 +253,7 @@ def test_shipped_detector_finds_triggers_at_known_times(data_dir):
     card = _shipped()
     config = from_dict(TriggerWordConfig, {**card["hyperparameters"], "cache_dir": "runs/cache/trigger_word"})
     config.data.data_dir = str(data_dir)
-    banks, _ = data.load_banks(config)
+    banks, _ = data.load_banks(config, ["test"])
     loaded = tf.saved_model.load(str(SHIPPED / "saved_model"))
     found, ends = [], []
     for index in range(12):

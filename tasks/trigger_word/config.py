@@ -16,6 +16,10 @@ class TriggerWordConfig(RunConfig):
             "activate". Optional: without it every word is synthesized.
         cache_dir: where the synthesized word bank is kept (a file per trigger word and bank settings).
         train_clips: 10-s training clips generated per epoch (new ones every epoch).
+        train_takes: synthesized takes of the trigger per training voice (validation and test: 12).
+        train_word_voices: training voices each other word is spoken in (validation and test: 3).
+        train_negatives: most negatives in a training clip (the classic recipe's 3; validation and test clips
+            keep 0-3).
         validation_clips: fixed validation clips for epoch selection.
         test_clips: fixed test clips with 0-4 triggers each.
         negative_test_clips: fixed test clips with no trigger and 4-6 negatives each (mostly confusable words).
@@ -31,6 +35,9 @@ class TriggerWordConfig(RunConfig):
     recordings_dir: str = ""
     cache_dir: str = "runs/cache/trigger_word"
     train_clips: int = 2000
+    train_takes: int = at_least(150, 1)
+    train_word_voices: int = at_least(8, 1)
+    train_negatives: int = at_least(3, 0)
     validation_clips: int = 300
     test_clips: int = 1000
     negative_test_clips: int = 360
@@ -59,6 +66,8 @@ PRESETS = {
         "test_clips": 8,
         "negative_test_clips": 4,
         "confusable_words": 4,
+        "train_takes": 4,
+        "train_word_voices": 2,
         "clip_seconds": 4.0,
         "conv_filters": 16,
         "hidden_dim": 16,

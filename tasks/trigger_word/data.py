@@ -47,9 +47,15 @@ WORD_LIST = Path("/usr/share/dict/words")
 ORDINARY_WORDS = 60  # random dictionary words, besides the confusable ones
 POSITIVE_TAKES = 12  # synthesized takes of the trigger per voice (variant, speed and pitch drawn)
 NEGATIVE_TAKES = 3  # voices each negative word is spoken by, per split
+# Training hears more than validation and test measure, so that the detector learns the word rather than a few
+# voices: every variant espeak-ng ships, flite's kal, kal16 and awb moved in pitch, more takes of every word
+# (`config.train_takes`, `config.train_word_voices`), and words of its own (the next confusable ones by the rule,
+# more ordinary ones). Validation and test keep their draws, so their numbers compare with earlier models.
+TRAIN_ONLY_WORDS = 6  # training-only confusable and ordinary words, each this many times the shared ones
+FLITE_F0_HZ = (80.0, 250.0)
 LABEL_SECONDS = 0.5  # steps labelled 1 after a trigger ends
 MATCH_SECONDS = 0.5  # a detection within this of a trigger's end is a hit
-BANK_VERSION = 1
+BANK_VERSION = 2
 
 
 class Bank(NamedTuple):
@@ -139,23 +145,30 @@ def _voices(split):
     ]
 
 
-def _speak(text, engine, voice, rng):
+def _speak(text, engine, voice, rng, widened):
     if engine == "espeak-ng":
-        voice = voice + ESPEAK_VARIANTS[rng.integers(len(ESPEAK_VARIANTS))]
+        variants = audio.espeak_variants() if widened else ESPEAK_VARIANTS
+        voice = voice + variants[rng.integers(len(variants))]
         return audio.synthesize(text, engine, voice, speed=rng.uniform(0.75, 1.3), pitch=int(rng.integers(25, 80)))
-    return audio.synthesize(text, engine, voice, speed=rng.uniform(0.75, 1.3))
+    f0_hz = rng.uniform(*FLITE_F0_HZ) if widened else None
+    return audio.synthesize(text, engine, voice, speed=rng.uniform(0.75, 1.3), f0_hz=f0_hz)
 
 
 def build_bank(config, split, words):
-    """A split's `Bank`: the trigger in every voice of the split and the split's recordings, each negative word
-    in `NEGATIVE_TAKES` of the split's voices, and the split's backgrounds."""
+    """A split's `Bank`: takes of the trigger in every voice of the split and the split's recordings, each
+    negative word in several of the split's voices (training: `config.train_takes` and `train_word_voices`,
+    widened; else `POSITIVE_TAKES` and `NEGATIVE_TAKES`), and the split's backgrounds."""
     rng = np.random.default_rng([config.seed, SPLIT_SEEDS[split]])
     voices = _voices(split)
-    positives = [_speak(config.trigger_word, *voice, rng) for voice in voices for _ in range(POSITIVE_TAKES)]
+    widened = split == "train"
+    positive_takes, negative_takes = (
+        (config.train_takes, config.train_word_voices) if widened else (POSITIVE_TAKES, NEGATIVE_TAKES)
+    )
+    positives = [_speak(config.trigger_word, *voice, rng, widened) for voice in voices for _ in range(positive_takes)]
     negatives, negative_words = [], []
     for word in words:
-        for index in rng.choice(len(voices), size=min(NEGATIVE_TAKES, len(voices)), replace=False):
-            negatives.append(_speak(word, *voices[index], rng))
+        for index in rng.choice(len(voices), size=min(negative_takes, len(voices)), replace=False):
+            negatives.append(_speak(word, *voices[index], rng, widened))
             negative_words.append(word)
     backgrounds, kinds = [], []
     folder = recordings_dir(config)
@@ -187,26 +200,27 @@ def build_bank(config, split, words):
     return Bank(positives, list(negatives), list(negative_words), backgrounds, kinds)
 
 
-def _bank_path(config, words):
+def _bank_path(config, words, split):
     settings = {
         "version": BANK_VERSION,
         "trigger": config.trigger_word,
         "words": words,
         "seed": config.seed,
         "recordings": str(recordings_dir(config)),
+        "espeak_variants": audio.espeak_variants(),
+        "train_takes": [config.train_takes, config.train_word_voices] if split == "train" else None,
     }
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     name = re.sub(r"[^a-z0-9]+", "_", config.trigger_word.lower()).strip("_") or "word"
-    return Path(config.cache_dir) / f"{name}-{digest}.pickle"
+    return Path(config.cache_dir) / f"{name}-{split}-{digest}.pickle"
 
 
-def load_banks(config):
-    """`{split: Bank}` and the negative words, synthesized once and then read from `config.cache_dir`."""
-    missing = audio.missing_tts_engines()
-    if missing:
-        raise RuntimeError(f"text-to-speech engines missing: {', '.join(missing)} (make system-packages installs them)")
+def bank_words(config):
+    """The words the banks speak: `{"confusable": [...], "ordinary": [...], "training_only": [...]}`."""
     vocabulary = dictionary_words()
-    confusable = confusable_words(config.trigger_word, config.confusable_words, vocabulary)
+    count = config.confusable_words
+    ranked = confusable_words(config.trigger_word, count * (1 + TRAIN_ONLY_WORDS), vocabulary)
+    confusable = ranked[:count]
     rng = np.random.default_rng(config.seed)
     trigger_parts = set(config.trigger_word.lower().split())
     ordinary = [
@@ -214,24 +228,44 @@ def load_banks(config):
         for w in rng.choice(vocabulary, size=ORDINARY_WORDS * 2, replace=False)
         if w not in confusable and w not in trigger_parts
     ]
-    words = {
+    ordinary = sorted(str(word) for word in ordinary[: max(ORDINARY_WORDS * count // 30, 2)])
+    heard = set(ranked) | set(ordinary) | trigger_parts
+    unheard = [word for word in vocabulary if word not in heard]
+    more_ordinary = np.random.default_rng([config.seed, 1]).choice(
+        unheard, size=min(len(ordinary) * TRAIN_ONLY_WORDS, len(unheard)), replace=False
+    )
+    return {
         "confusable": confusable,
-        "ordinary": sorted(str(word) for word in ordinary[: max(ORDINARY_WORDS * config.confusable_words // 30, 2)]),
+        "ordinary": ordinary,
+        "training_only": [w for w in ranked[count:] if w not in ordinary] + sorted(map(str, more_ordinary)),
     }
-    path = _bank_path(config, words)
+
+
+def load_banks(config, splits=SPLIT_NAMES):
+    """`{split: Bank}` for `splits`, and the words; each split's bank is synthesized once and then read from
+    `config.cache_dir`."""
+    missing = audio.missing_tts_engines()
+    if missing:
+        raise RuntimeError(f"text-to-speech engines missing: {', '.join(missing)} (make system-packages installs them)")
+    words = bank_words(config)
+    return {split: _load_bank(config, split, words) for split in splits}, words
+
+
+def _load_bank(config, split, words):
+    path = _bank_path(config, words, split)
     if path.exists():
         with open(path, "rb") as handle:
-            return pickle.load(handle), words
-    banks = {split: build_bank(config, split, words["confusable"] + words["ordinary"]) for split in SPLIT_NAMES}
-    for split, bank in banks.items():
-        if not bank.positives or not bank.negatives:
-            raise RuntimeError(f"the {split} word bank is empty: no voice spoke the words")
+            return pickle.load(handle)
+    spoken = words["confusable"] + words["ordinary"] + (words["training_only"] if split == "train" else [])
+    bank = build_bank(config, split, spoken)
+    if not bank.positives or not bank.negatives:
+        raise RuntimeError(f"the {split} word bank is empty: no voice spoke the words")
     path.parent.mkdir(parents=True, exist_ok=True)
     # A run killed while writing leaves no half bank behind, and runs sharing the cache each write their own.
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.stem, suffix=".partial", delete=False) as handle:
-        pickle.dump(banks, handle)
+        pickle.dump(bank, handle)
     Path(handle.name).replace(path)
-    return banks, words
+    return bank
 
 
 def step_seconds(config):
@@ -339,14 +373,21 @@ def background_kinds(bank, split):
 
 
 def clip_at(config, bank, split, index, epoch=0):
-    """Clip `index` of a split (of `epoch`, for training), the same for the same arguments. Test clips from
-    `config.test_clips` on hold no trigger and 4-6 negatives."""
+    """Clip `index` of a split (of `epoch`, for training), the same for the same arguments: 0-4 triggers and
+    0-3 negatives (training: 0-`config.train_negatives`). Test clips from `config.test_clips` on hold no
+    trigger and 4-6 negatives."""
     rng = np.random.default_rng([config.seed, SPLIT_SEEDS[split], epoch, index])
     num_samples = int(config.clip_seconds * audio.SAMPLE_RATE)
     if split == "test" and index >= config.test_clips:
         return make_clip(bank, background_kinds(bank, split), num_samples, rng, 0, int(rng.integers(4, 7)))
+    most_negatives = config.train_negatives if split == "train" else 3
     return make_clip(
-        bank, background_kinds(bank, split), num_samples, rng, int(rng.integers(0, 5)), int(rng.integers(0, 4))
+        bank,
+        background_kinds(bank, split),
+        num_samples,
+        rng,
+        int(rng.integers(0, 5)),
+        int(rng.integers(0, most_negatives + 1)),
     )
 
 

@@ -17,6 +17,7 @@ from zoo.task import Evaluation, Task, TaskData
 
 TFLITE_FILE = "stream.tflite"
 TFLITE_CHUNK_SAMPLES = 1600  # 100 ms a call
+MONITOR = "val_f1"
 DET_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
 
 
@@ -54,12 +55,29 @@ def tflite_stream(inference_model):
     return tf.lite.TFLiteConverter.from_concrete_functions([frozen]).convert()
 
 
+class ValidationEvents(keras.callbacks.Callback):
+    """Adds the validation split's event F1 and false accepts per hour, at the configured threshold, to each
+    epoch's logs: the epoch kept is the one that detects best, which the per-step loss does not rank (it falls
+    on the many easy steps while the detections on confusable words get worse, or the other way)."""
+
+    def __init__(self, task, data):
+        super().__init__()
+        self.task, self.data = task, data
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = self.task.evaluate(self.model, self.data, "validation").metrics
+        logs[MONITOR] = scores["f1"]
+        logs["val_false_accepts_per_hour"] = scores["false_accepts_per_hour"]
+        print(
+            f"epoch {epoch + 1}: {MONITOR} {scores['f1']:.4f}, {scores['false_accepts_per_hour']:.1f} false accepts/h"
+        )
+
+
 class TriggerWordTask(Task):
     name = "trigger_word"
     config_class = TriggerWordConfig
     presets = PRESETS
-    monitor = "val_loss"
-    monitor_mode = "min"
+    monitor = MONITOR
 
     @property
     def export_name(self):
@@ -83,6 +101,9 @@ class TriggerWordTask(Task):
 
     def build_model(self, data):
         return build_detector(self.config)
+
+    def validation_callbacks(self, model, data):
+        return [ValidationEvents(self, data)]
 
     def loss(self, model):
         return keras.losses.BinaryCrossentropy()
@@ -184,17 +205,26 @@ class TriggerWordTask(Task):
                     split: [f"{engine}:{voice}" for engine, voice in clips._voices(split)]
                     for split in clips.SPLIT_NAMES
                 },
+                "takes": {
+                    "train": f"{self.config.train_takes} of the trigger per voice, each other word in "
+                    f"{self.config.train_word_voices} voices; every espeak-ng variant, flite kal/kal16/awb at "
+                    f"{clips.FLITE_F0_HZ[0]:g}-{clips.FLITE_F0_HZ[1]:g} Hz",
+                    "validation, test": f"{clips.POSITIVE_TAKES} of the trigger per voice, each other word in "
+                    f"{clips.NEGATIVE_TAKES} voices; espeak-ng variants {' '.join(v or '(none)' for v in clips.ESPEAK_VARIANTS)}",
+                },
                 "recordings": "the course's activates/negatives by take: 3* test, 4* validation, the rest train; "
                 "backgrounds/1.wav train, 2.wav test",
                 "background_kinds": clips.BACKGROUND_KINDS,
                 "clips": f"{self.config.clip_seconds:g}-s clips mixed by a seeded generator in the tf.data "
-                "pipeline (new training clips every epoch) from a word bank synthesized once and cached",
+                "pipeline (new training clips every epoch) from a word bank synthesized once and cached: 0-4 "
+                f"triggers and 0-{self.config.train_negatives} negatives in training, 0-3 in validation and test",
             },
             "evaluation": f"event precision / recall / F1 (a detection within {clips.MATCH_SECONDS} s of a "
             f"trigger's end is a hit, one per trigger), false accepts per hour and false-reject rate at threshold "
             f"{self.config.threshold} with a {self.config.refractory_seconds} s refractory gap, on "
             f"{self.config.test_clips} test clips with 0-4 triggers and {self.config.negative_test_clips} "
-            "negative-only clips (4-6 negatives each, mostly confusable words); frame_accuracy as the course "
+            f"negative-only clips (4-6 negatives each, drawn alike from {len(data.words['confusable'])} "
+            f"confusable and {len(data.words['ordinary'])} ordinary words); frame_accuracy as the course "
             "measures it; det_curve over thresholds",
             "det_curve": test.details["det_curve"],
             "threshold": self.config.threshold,
