@@ -1,4 +1,4 @@
-"""MaskedGlobalPooling, BigramHashing, TextToIds, TimeReduction and LogMelSpectrogram."""
+"""MaskedGlobalPooling, BigramHashing, TextToIds, TimeReduction, LogMelSpectrogram and SpectrogramAugment."""
 
 import keras
 import numpy as np
@@ -7,7 +7,15 @@ import tensorflow as tf
 
 from data_pipelines.text import build_vectorizer
 from tests.layer_test_case import run_layer_test
-from zoo.layers import BigramHashing, LogMelSpectrogram, MaskedGlobalPooling, RecurrentStack, TextToIds, TimeReduction
+from zoo.layers import (
+    BigramHashing,
+    LogMelSpectrogram,
+    MaskedGlobalPooling,
+    RecurrentStack,
+    SpectrogramAugment,
+    TextToIds,
+    TimeReduction,
+)
 
 
 def test_masked_pooling_ignores_padding_and_empty_rows():
@@ -161,5 +169,37 @@ def test_log_mel_spectrogram_passes_the_layer_checks(tmp_path):
         (2, 8, 20),
         run_training_check=False,  # no weights
         run_mixed_precision_check=False,  # computes in float32 under any policy: float16 power underflows
+        saved_model_dir=tmp_path,
+    )
+
+
+def test_spectrogram_augment_warps_and_masks_only_while_training():
+    # Each bin holds its own index, the same in every frame: what a bin reads is visible directly.
+    frames = np.broadcast_to(np.arange(40, dtype="float32"), (4, 7, 40)).copy()
+    np.testing.assert_array_equal(SpectrogramAugment(seed=0)(frames), frames)
+    warped = SpectrogramAugment(max_warp=0.2, masks=0, seed=0)(frames, training=True).numpy()
+    stretch = warped[:, 0, 1:] / np.arange(1, 40)  # the bins inside the range read index * stretch
+    for row in range(4):
+        inside = np.arange(1, 40) * stretch[row, 0] <= 39
+        np.testing.assert_allclose(stretch[row, inside], stretch[row, 0], rtol=1e-5)
+        assert 0.8 <= stretch[row, 0] <= 1.2
+    np.testing.assert_array_equal(warped, warped[:, :1].repeat(7, axis=1))  # every frame alike
+    masked = SpectrogramAugment(max_warp=0.0, masks=1, mask_bins=5, seed=0)(frames, training=True).numpy()
+    for row in range(4):
+        changed = np.flatnonzero(masked[row, 0] != frames[row, 0])
+        assert len(changed) <= 5 and (len(changed) == 0 or np.ptp(changed) == len(changed) - 1)
+        np.testing.assert_allclose(masked[row, 0, changed], frames[row].mean(), rtol=1e-6)
+    with pytest.raises(ValueError, match="max_warp"):
+        SpectrogramAugment(max_warp=1.0)
+
+
+def test_spectrogram_augment_passes_the_layer_checks(tmp_path):
+    frames = np.random.default_rng(0).normal(size=(2, 6, 20)).astype("float32")
+    run_layer_test(
+        SpectrogramAugment,
+        {"max_warp": 0.1, "masks": 2, "mask_bins": 4, "seed": 3},
+        (frames,),
+        (2, 6, 20),
+        run_training_check=False,  # no weights
         saved_model_dir=tmp_path,
     )

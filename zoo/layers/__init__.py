@@ -8,6 +8,7 @@ from zoo.layers.lexicon_match import LexiconMatch
 from zoo.layers.log_mel_spectrogram import LogMelSpectrogram
 from zoo.layers.masked_pooling import MaskedGlobalPooling
 from zoo.layers.recurrent_stack import RecurrentStack
+from zoo.layers.spectrogram_augment import SpectrogramAugment
 from zoo.layers.text_to_ids import TextToIds
 from zoo.layers.time_reduction import TimeReduction
 from zoo.layers.word_features import WordFeatures
@@ -21,6 +22,7 @@ __all__ = [
     "LogMelSpectrogram",
     "MaskedGlobalPooling",
     "RecurrentStack",
+    "SpectrogramAugment",
     "TextToIds",
     "TimeReduction",
     "WordFeatures",
