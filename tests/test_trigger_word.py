@@ -89,6 +89,20 @@ def test_detector_saves_and_loads():
     np.testing.assert_allclose(copy(samples).numpy(), model(samples).numpy(), atol=1e-6)
 
 
+def test_detector_augments_its_frames_only_while_training(tmp_path):
+    augment = {"max_warp": 0.2, "masks": 2, "mask_bins": 8}
+    model = TriggerWordDetector(conv_filters=8, recurrent={"cell": "gru", "hidden_dim": 8}, augment=augment)
+    samples = np.random.default_rng(4).standard_normal((2, RATE)).astype(np.float32)
+    plain = TriggerWordDetector(conv_filters=8, recurrent={"cell": "gru", "hidden_dim": 8})
+    plain.set_weights(model.get_weights())
+    np.testing.assert_allclose(model(samples).numpy(), plain(samples).numpy(), atol=1e-6)
+    assert not np.allclose(model(samples, training=True).numpy(), plain(samples, training=True).numpy())
+    model.save(tmp_path / "detector.keras")
+    loaded = keras.saving.load_model(tmp_path / "detector.keras")
+    assert loaded.augment == augment
+    np.testing.assert_allclose(loaded(samples).numpy(), model(samples).numpy(), atol=1e-6)
+
+
 def test_clips_never_overlap_their_words_and_the_seed_reproduces_them():
     bank = _tone_bank()
     for seed in range(20):
@@ -108,6 +122,15 @@ def test_labels_are_the_half_second_after_each_trigger_end():
     expected = ((step_ends > 1.0) & (step_ends <= 1.5)) | ((step_ends > 3.02) & (step_ends <= 3.52))
     np.testing.assert_array_equal(labels, expected.astype(np.float32))
     assert labels[25] == 1 and labels[24] == 0 and labels[36] == 1 and labels[37] == 0
+    # A delay moves the window's start, not its end: still within the half second a detection may take.
+    delayed = data.step_labels([1.0, 3.02], 100, 0.04, delay=0.2)
+    np.testing.assert_array_equal(
+        delayed,
+        (expected & ~((step_ends > 1.0) & (step_ends <= 1.2)) & ~((step_ends > 3.02) & (step_ends <= 3.22))).astype(
+            np.float32
+        ),
+    )
+    assert delayed[29] == 0 and delayed[30] == 1 and delayed[36] == 1 and delayed[37] == 0
 
 
 def test_detection_needs_a_rising_edge_and_the_refractory_gap():
@@ -192,7 +215,8 @@ def test_tiny_detector_for_another_word_trains_and_exports(tiny_run):
     words = card["data"]["words"]
     assert card["name"] == "trigger_word-hey_zoo" and words["confusable"][:2] == ["hey", "zoo"]
     # Training's own words are heard in no other split.
-    assert words["training_only"] and not set(words["training_only"]) & set(words["confusable"] + words["ordinary"])
+    training = words["training_confusable"] + words["training_ordinary"]
+    assert training and not set(training) & set(words["confusable"] + words["ordinary"])
     for key in ("f1", "false_accepts_per_hour", "false_reject_rate", "frame_accuracy"):
         assert np.isfinite(metrics["test"][key])
     assert metrics["split_sizes"]["test"] == PRESETS["tiny"]["test_clips"] + PRESETS["tiny"]["negative_test_clips"]

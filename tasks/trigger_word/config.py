@@ -16,9 +16,11 @@ class TriggerWordConfig(RunConfig):
             "activate". Optional: without it every word is synthesized.
         cache_dir: where the synthesized word bank is kept (a file per trigger word and bank settings).
         train_clips: 10-s training clips generated per epoch (new ones every epoch).
-        train_takes: synthesized takes of the trigger per training voice (validation and test: 12).
-        train_word_voices: training voices each other word is spoken in (validation and test: 3).
-        train_negatives: most negatives in a training clip (the classic recipe's 3; validation and test clips
+        trigger_takes: synthesized takes of the trigger per voice in training and validation (test: 12).
+        confusable_takes: takes of each confusable word per voice in training and validation (test: the word
+            in 3 voices).
+        word_voices: voices each ordinary word is spoken in, in training and validation (test: 3).
+        train_negatives: most negatives in a training clip (the classic recipe has 3; validation and test clips
             keep 0-3).
         validation_clips: fixed validation clips for epoch selection.
         test_clips: fixed test clips with 0-4 triggers each.
@@ -26,7 +28,12 @@ class TriggerWordConfig(RunConfig):
         confusable_words: how many confusable negatives the rule picks (see `data.confusable_words`).
         clip_seconds: length of every clip.
         conv_filters, conv_kernel, conv_stride: the Conv1D over the spectrogram frames.
+        mel_warp, frequency_masks, frequency_mask_bins: training-time `SpectrogramAugment` of the log-mel
+            frames (0 and 0: none).
         recurrent: the unidirectional stack (the detector runs causally).
+        label_delay: seconds after a trigger's end before its steps are labelled 1 (the label window ends 0.5 s
+            after the end either way): the detector hears whether the word goes on ("activate" vs "activates")
+            before it must answer. 0 is the classic recipe.
         threshold: probability at which a detection starts.
         refractory_seconds: no second detection this soon after one.
     """
@@ -35,10 +42,11 @@ class TriggerWordConfig(RunConfig):
     recordings_dir: str = ""
     cache_dir: str = "runs/cache/trigger_word"
     train_clips: int = 2000
-    train_takes: int = at_least(150, 1)
-    train_word_voices: int = at_least(8, 1)
-    train_negatives: int = at_least(3, 0)
-    validation_clips: int = 300
+    trigger_takes: int = at_least(150, 1)
+    confusable_takes: int = at_least(1, 1)
+    word_voices: int = at_least(8, 1)
+    train_negatives: int = at_least(6, 0)
+    validation_clips: int = 600
     test_clips: int = 1000
     negative_test_clips: int = 360
     confusable_words: int = 30
@@ -47,10 +55,14 @@ class TriggerWordConfig(RunConfig):
     conv_filters: int = 196
     conv_kernel: int = 15
     conv_stride: int = 4
+    mel_warp: float = checked(0.0, lambda value: 0 <= value < 1, "in [0, 1)")
+    frequency_masks: int = at_least(0, 0)
+    frequency_mask_bins: int = at_least(6, 0)
     recurrent: RecurrentConfig = section_defaults(
         RecurrentConfig, cell="gru", hidden_dim=128, num_layers=2, dropout=0.2
     )
 
+    label_delay: float = checked(0.0, lambda value: 0 <= value < 0.5, "in [0, 0.5)")
     threshold: float = checked(0.5, lambda value: 0 < value < 1, "in (0, 1)")
     refractory_seconds: float = 1.0
 
@@ -66,8 +78,9 @@ PRESETS = {
         "test_clips": 8,
         "negative_test_clips": 4,
         "confusable_words": 4,
-        "train_takes": 4,
-        "train_word_voices": 2,
+        "trigger_takes": 4,
+        "confusable_takes": 1,
+        "word_voices": 2,
         "clip_seconds": 4.0,
         "conv_filters": 16,
         "hidden_dim": 16,

@@ -47,10 +47,11 @@ WORD_LIST = Path("/usr/share/dict/words")
 ORDINARY_WORDS = 60  # random dictionary words, besides the confusable ones
 POSITIVE_TAKES = 12  # synthesized takes of the trigger per voice (variant, speed and pitch drawn)
 NEGATIVE_TAKES = 3  # voices each negative word is spoken by, per split
-# Training hears more than validation and test measure, so that the detector learns the word rather than a few
-# voices: every variant espeak-ng ships, flite's kal, kal16 and awb moved in pitch, more takes of every word
-# (`config.train_takes`, `config.train_word_voices`), and words of its own (the next confusable ones by the rule,
-# more ordinary ones). Validation and test keep their draws, so their numbers compare with earlier models.
+# Training hears more than the first recipe did, so that the detector learns the word rather than a few voices:
+# every variant espeak-ng ships, flite's kal, kal16 and awb moved in pitch, more takes of every word (most of the
+# confusable ones), and words of its own (the next confusable ones by the rule, more ordinary ones). Validation
+# is widened alike (it picks the epoch, so it should hear what test will: unseen voices at any pitch); test keeps
+# its first draws, so its numbers compare with earlier models.
 TRAIN_ONLY_WORDS = 6  # training-only confusable and ordinary words, each this many times the shared ones
 FLITE_F0_HZ = (80.0, 250.0)
 LABEL_SECONDS = 0.5  # steps labelled 1 after a trigger ends
@@ -154,20 +155,28 @@ def _speak(text, engine, voice, rng, widened):
     return audio.synthesize(text, engine, voice, speed=rng.uniform(0.75, 1.3), f0_hz=f0_hz)
 
 
-def build_bank(config, split, words):
-    """A split's `Bank`: takes of the trigger in every voice of the split and the split's recordings, each
-    negative word in several of the split's voices (training: `config.train_takes` and `train_word_voices`,
-    widened; else `POSITIVE_TAKES` and `NEGATIVE_TAKES`), and the split's backgrounds."""
+def build_bank(config, split, words, confusable=()):
+    """A split's `Bank`: takes of the trigger in every voice of the split and the split's recordings, the
+    negative words in the split's voices, and the split's backgrounds.
+
+    Training and validation are widened (every espeak-ng variant, flite pitch moved): `config.trigger_takes`
+    per voice, each `confusable` word `config.confusable_takes` times in every voice, each other word in
+    `config.word_voices` voices. Test keeps its first draws: `POSITIVE_TAKES` per voice, every word in
+    `NEGATIVE_TAKES` voices."""
     rng = np.random.default_rng([config.seed, SPLIT_SEEDS[split]])
     voices = _voices(split)
-    widened = split == "train"
-    positive_takes, negative_takes = (
-        (config.train_takes, config.train_word_voices) if widened else (POSITIVE_TAKES, NEGATIVE_TAKES)
-    )
+    widened = split != "test"
+    positive_takes = config.trigger_takes if widened else POSITIVE_TAKES
     positives = [_speak(config.trigger_word, *voice, rng, widened) for voice in voices for _ in range(positive_takes)]
     negatives, negative_words = [], []
     for word in words:
-        for index in rng.choice(len(voices), size=min(negative_takes, len(voices)), replace=False):
+        if not widened:
+            speakers = rng.choice(len(voices), size=min(NEGATIVE_TAKES, len(voices)), replace=False)
+        elif word in confusable:
+            speakers = np.repeat(np.arange(len(voices)), config.confusable_takes)
+        else:
+            speakers = rng.choice(len(voices), size=min(config.word_voices, len(voices)), replace=False)
+        for index in speakers:
             negatives.append(_speak(word, *voices[index], rng, widened))
             negative_words.append(word)
     backgrounds, kinds = [], []
@@ -208,7 +217,7 @@ def _bank_path(config, words, split):
         "seed": config.seed,
         "recordings": str(recordings_dir(config)),
         "espeak_variants": audio.espeak_variants(),
-        "train_takes": [config.train_takes, config.train_word_voices] if split == "train" else None,
+        "takes": [config.trigger_takes, config.word_voices, config.confusable_takes] if split != "test" else None,
     }
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     name = re.sub(r"[^a-z0-9]+", "_", config.trigger_word.lower()).strip("_") or "word"
@@ -216,7 +225,8 @@ def _bank_path(config, words, split):
 
 
 def bank_words(config):
-    """The words the banks speak: `{"confusable": [...], "ordinary": [...], "training_only": [...]}`."""
+    """The words the banks speak: `confusable` and `ordinary` in every split, `training_confusable` (the next
+    ones by the rule) and `training_ordinary` in training only."""
     vocabulary = dictionary_words()
     count = config.confusable_words
     ranked = confusable_words(config.trigger_word, count * (1 + TRAIN_ONLY_WORDS), vocabulary)
@@ -237,7 +247,8 @@ def bank_words(config):
     return {
         "confusable": confusable,
         "ordinary": ordinary,
-        "training_only": [w for w in ranked[count:] if w not in ordinary] + sorted(map(str, more_ordinary)),
+        "training_confusable": [w for w in ranked[count:] if w not in ordinary],
+        "training_ordinary": sorted(map(str, more_ordinary)),
     }
 
 
@@ -256,8 +267,10 @@ def _load_bank(config, split, words):
     if path.exists():
         with open(path, "rb") as handle:
             return pickle.load(handle)
-    spoken = words["confusable"] + words["ordinary"] + (words["training_only"] if split == "train" else [])
-    bank = build_bank(config, split, spoken)
+    spoken = words["confusable"] + words["ordinary"]
+    if split == "train":
+        spoken += words["training_confusable"] + words["training_ordinary"]
+    bank = build_bank(config, split, spoken, set(words["confusable"] + words["training_confusable"]))
     if not bank.positives or not bank.negatives:
         raise RuntimeError(f"the {split} word bank is empty: no voice spoke the words")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -357,12 +370,13 @@ def trigger_ends(segments):
     return [segment.end for segment in segments if segment.is_trigger]
 
 
-def step_labels(trigger_ends, num_steps, seconds_per_step):
-    """1 for each step whose audio ends within `LABEL_SECONDS` after a trigger's end, else 0."""
+def step_labels(trigger_ends, num_steps, seconds_per_step, delay=0.0):
+    """1 for each step whose audio ends more than `delay` and at most `LABEL_SECONDS` after a trigger's end,
+    else 0."""
     step_ends = (np.arange(num_steps) + 1) * seconds_per_step
     labels = np.zeros(num_steps, np.float32)
     for end in trigger_ends:
-        labels[(step_ends > end) & (step_ends <= end + LABEL_SECONDS)] = 1.0
+        labels[(step_ends > end + delay) & (step_ends <= end + LABEL_SECONDS)] = 1.0
     return labels
 
 
@@ -407,7 +421,7 @@ def make_dataset(config, bank, split, clips, training):
         epoch = next(epochs) if training else 0
         for index in clips.indices:
             samples, segments = clip_at(config, bank, split, index, epoch)
-            yield samples, step_labels(trigger_ends(segments), num_steps, step_seconds(config))
+            yield samples, step_labels(trigger_ends(segments), num_steps, step_seconds(config), config.label_delay)
 
     dataset = tf.data.Dataset.from_generator(
         generate,

@@ -5,12 +5,12 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from zoo.layers import LogMelSpectrogram, RecurrentStack
+from zoo.layers import LogMelSpectrogram, RecurrentStack, SpectrogramAugment
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class TriggerWordDetector(keras.Model):
-    """Log-mel frames -> Conv1D (valid, strided) + batch norm + ReLU + dropout -> unidirectional recurrent
+    """Log-mel frames (warped and masked in frequency while training) -> Conv1D (valid, strided) + batch norm + ReLU + dropout -> unidirectional recurrent
     stack -> a sigmoid per step: P(the trigger word ended within the last half second).
 
     Causal by construction: step `t` hears the samples up to `(t + 1) * step_samples` and nothing after, with
@@ -23,6 +23,7 @@ class TriggerWordDetector(keras.Model):
         sample_rate: of the input samples.
         conv_filters, conv_kernel, conv_stride: the Conv1D over the spectrogram frames.
         recurrent: the `RecurrentStack`'s `cell`, `hidden_dim`, `num_layers` and `dropout`.
+        augment: `SpectrogramAugment`'s `max_warp`, `masks` and `mask_bins`; None trains on the frames as they are.
 
     Call arguments:
         samples: float `(batch, num_samples)`.
@@ -31,14 +32,25 @@ class TriggerWordDetector(keras.Model):
         Probabilities `(batch, num_samples // step_samples)`.
     """
 
-    def __init__(self, sample_rate=16000, conv_filters=196, conv_kernel=15, conv_stride=4, recurrent=None, **kwargs):
+    def __init__(
+        self,
+        sample_rate=16000,
+        conv_filters=196,
+        conv_kernel=15,
+        conv_stride=4,
+        recurrent=None,
+        augment=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.sample_rate = sample_rate
         self.conv_filters = conv_filters
         self.conv_kernel = conv_kernel
         self.conv_stride = conv_stride
         self.recurrent = dict(recurrent or {})
+        self.augment = dict(augment) if augment else None
         self.features = LogMelSpectrogram(sample_rate, frame_length=sample_rate // 40, hop_length=sample_rate // 100)
+        self.spectrogram_augment = SpectrogramAugment(**self.augment) if self.augment else None
         self.conv = keras.layers.Conv1D(conv_filters, conv_kernel, strides=conv_stride, name="conv")
         self.norm = keras.layers.BatchNormalization(name="conv_norm")
         self.dropout = keras.layers.Dropout(self.recurrent.get("dropout", 0.0))
@@ -93,7 +105,10 @@ class TriggerWordDetector(keras.Model):
         computed = tf.maximum(steps, 1)
         used = self.context_samples + computed * self.step_samples
         audio_used = tf.pad(audio, [[0, 0], [0, tf.maximum(used - length, 0)]])[:, :used]
-        hidden = self.conv(self.features(audio_used))
+        frames = self.features(audio_used)
+        if self.spectrogram_augment is not None:
+            frames = self.spectrogram_augment(frames, training=training)
+        hidden = self.conv(frames)
         hidden = self.dropout(tf.nn.relu(self.norm(hidden, training=training)), training=training)
         mask = tf.broadcast_to(tf.range(computed) < steps, tf.shape(hidden)[:2])
         outputs, *states = self.stack(
@@ -116,6 +131,7 @@ class TriggerWordDetector(keras.Model):
             conv_kernel=self.conv_kernel,
             conv_stride=self.conv_stride,
             recurrent=self.recurrent,
+            augment=self.augment,
         )
         return config
 
@@ -127,5 +143,8 @@ def build_detector(config):
         conv_kernel=config.conv_kernel,
         conv_stride=config.conv_stride,
         recurrent=dataclasses.asdict(config.recurrent),
+        augment=dict(max_warp=config.mel_warp, masks=config.frequency_masks, mask_bins=config.frequency_mask_bins)
+        if config.mel_warp or config.frequency_masks
+        else None,
         name="trigger_word_detector",
     )

@@ -129,7 +129,7 @@ class TriggerWordTask(Task):
         probabilities, ends = self.probabilities(inference_model, data.banks[split], split, indices)
         seconds = self.config.clip_seconds
         step = clips.step_seconds(self.config)
-        labels = np.stack([clips.step_labels(e, probabilities.shape[1], step) for e in ends])
+        labels = np.stack([clips.step_labels(e, probabilities.shape[1], step, self.config.label_delay) for e in ends])
         found = self.detections(probabilities, self.config.threshold)
         scores = events.event_scores(found, ends, seconds * len(indices), clips.MATCH_SECONDS)
         scores["frame_accuracy"] = events.frame_accuracy(probabilities, labels)
@@ -206,11 +206,12 @@ class TriggerWordTask(Task):
                     for split in clips.SPLIT_NAMES
                 },
                 "takes": {
-                    "train": f"{self.config.train_takes} of the trigger per voice, each other word in "
-                    f"{self.config.train_word_voices} voices; every espeak-ng variant, flite kal/kal16/awb at "
+                    "train, validation": f"{self.config.trigger_takes} of the trigger per voice, each confusable "
+                    f"word {self.config.confusable_takes} in every voice, each ordinary word in "
+                    f"{self.config.word_voices} voices; every espeak-ng variant, flite kal/kal16/awb at "
                     f"{clips.FLITE_F0_HZ[0]:g}-{clips.FLITE_F0_HZ[1]:g} Hz",
-                    "validation, test": f"{clips.POSITIVE_TAKES} of the trigger per voice, each other word in "
-                    f"{clips.NEGATIVE_TAKES} voices; espeak-ng variants {' '.join(v or '(none)' for v in clips.ESPEAK_VARIANTS)}",
+                    "test": f"{clips.POSITIVE_TAKES} of the trigger per voice, each word in {clips.NEGATIVE_TAKES} "
+                    f"voices; espeak-ng variants {' '.join(v or '(none)' for v in clips.ESPEAK_VARIANTS)}",
                 },
                 "recordings": "the course's activates/negatives by take: 3* test, 4* validation, the rest train; "
                 "backgrounds/1.wav train, 2.wav test",
