@@ -48,8 +48,8 @@ ORDINARY_WORDS = 60  # random dictionary words, besides the confusable ones
 POSITIVE_TAKES = 12  # synthesized takes of the trigger per voice (variant, speed and pitch drawn)
 NEGATIVE_TAKES = 3  # voices each negative word is spoken by, per split
 # Training hears more than the first recipe did, so that the detector learns the word rather than a few voices:
-# every variant espeak-ng ships, flite's kal, kal16 and awb moved in pitch, more takes of every word (most of the
-# confusable ones), and words of its own (the next confusable ones by the rule, more ordinary ones). Validation
+# every variant espeak-ng ships, flite's kal, kal16 and awb moved in pitch, more takes of every word (see
+# `build_bank`), and words of its own (the next confusable ones by the rule, more ordinary ones). Validation
 # is widened alike (it picks the epoch, so it should hear what test will: unseen voices at any pitch); test keeps
 # its first draws, so its numbers compare with earlier models.
 TRAIN_ONLY_WORDS = 6  # training-only confusable and ordinary words, each this many times the shared ones
