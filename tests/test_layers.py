@@ -177,27 +177,29 @@ def test_spectrogram_augment_warps_and_masks_only_while_training():
     # Each bin holds its own index, the same in every frame: what a bin reads is visible directly.
     frames = np.broadcast_to(np.arange(40, dtype="float32"), (4, 7, 40)).copy()
     np.testing.assert_array_equal(SpectrogramAugment(seed=0)(frames), frames)
-    warped = SpectrogramAugment(max_warp=0.2, masks=0, seed=0)(frames, training=True).numpy()
+    warped = SpectrogramAugment(mel_warp=0.2, frequency_masks=0, seed=0)(frames, training=True).numpy()
     stretch = warped[:, 0, 1:] / np.arange(1, 40)  # the bins inside the range read index * stretch
     for row in range(4):
         inside = np.arange(1, 40) * stretch[row, 0] <= 39
         np.testing.assert_allclose(stretch[row, inside], stretch[row, 0], rtol=1e-5)
         assert 0.8 <= stretch[row, 0] <= 1.2
     np.testing.assert_array_equal(warped, warped[:, :1].repeat(7, axis=1))  # every frame alike
-    masked = SpectrogramAugment(max_warp=0.0, masks=1, mask_bins=5, seed=0)(frames, training=True).numpy()
+    masked = SpectrogramAugment(mel_warp=0.0, frequency_masks=1, frequency_mask_bins=5, seed=0)(
+        frames, training=True
+    ).numpy()
     for row in range(4):
         changed = np.flatnonzero(masked[row, 0] != frames[row, 0])
         assert len(changed) <= 5 and (len(changed) == 0 or np.ptp(changed) == len(changed) - 1)
         np.testing.assert_allclose(masked[row, 0, changed], frames[row].mean(), rtol=1e-6)
-    with pytest.raises(ValueError, match="max_warp"):
-        SpectrogramAugment(max_warp=1.0)
+    with pytest.raises(ValueError, match="mel_warp"):
+        SpectrogramAugment(mel_warp=1.0)
 
 
 def test_spectrogram_augment_passes_the_layer_checks(tmp_path):
     frames = np.random.default_rng(0).normal(size=(2, 6, 20)).astype("float32")
     run_layer_test(
         SpectrogramAugment,
-        {"max_warp": 0.1, "masks": 2, "mask_bins": 4, "seed": 3},
+        {"mel_warp": 0.1, "frequency_masks": 2, "frequency_mask_bins": 4, "seed": 3},
         (frames,),
         (2, 6, 20),
         run_training_check=False,  # no weights

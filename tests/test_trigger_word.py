@@ -90,7 +90,7 @@ def test_detector_saves_and_loads():
 
 
 def test_detector_augments_its_frames_only_while_training(tmp_path):
-    augment = {"max_warp": 0.2, "masks": 2, "mask_bins": 8}
+    augment = {"mel_warp": 0.2, "frequency_masks": 2, "frequency_mask_bins": 8}
     model = TriggerWordDetector(conv_filters=8, recurrent={"cell": "gru", "hidden_dim": 8}, augment=augment)
     samples = np.random.default_rng(4).standard_normal((2, RATE)).astype(np.float32)
     plain = TriggerWordDetector(conv_filters=8, recurrent={"cell": "gru", "hidden_dim": 8})

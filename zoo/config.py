@@ -7,6 +7,7 @@ the top level; what the tasks have in common sits in sections:
     optimizer:  OptimizerConfig  learning rate, clipping, weight decay, schedule, moving average
     export:     ExportConfig     where the end-to-end model is written
     recurrent:  RecurrentConfig  the model's recurrent stack, in tasks that have one
+    augment:    AugmentConfig    training-time changes to spectrogram frames, in audio tasks
     split:      SplitConfig      the shares held out for validation and test, in tasks that split their data
 
 A field typed `Literal[...]` takes one of the listed values; a config with another value does not
@@ -110,6 +111,29 @@ class RecurrentConfig:
 
 
 @dataclasses.dataclass
+class AugmentConfig:
+    """Training-time `SpectrogramAugment` of a model's log-mel frames:
+    `SpectrogramAugment(**dataclasses.asdict(config.augment))`; 0 and 0 leave the frames as they are.
+
+    Attributes:
+        mel_warp: largest relative stretch of the mel axis (vocal tract length perturbation).
+        frequency_masks: frequency bands masked per example (SpecAugment).
+        frequency_mask_bins: widest masked band, in bins.
+    """
+
+    mel_warp: float = 0.0
+    frequency_masks: int = 0
+    frequency_mask_bins: int = 6
+
+    def __post_init__(self):
+        if not 0 <= self.mel_warp < 1:
+            raise ValueError(f"mel_warp must be in [0, 1), got {self.mel_warp}")
+        for name in ("frequency_masks", "frequency_mask_bins"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
+
+
+@dataclasses.dataclass
 class SplitConfig:
     """How a task that splits its own data (rather than reading given splits) holds some of it out.
 
@@ -127,13 +151,14 @@ class SplitConfig:
                 raise ValueError(f"{name} must be in (0, 0.5), got {getattr(self, name)}")
 
 
-# A task config holds the sections its fields name; `recurrent` only where the task has one stack, `split`
-# only where it splits its data itself.
+# A task config holds the sections its fields name; `recurrent` only where the task has one stack, `augment`
+# only where it reads spectrograms, `split` only where it splits its data itself.
 SECTIONS = {
     "data": DataConfig,
     "optimizer": OptimizerConfig,
     "export": ExportConfig,
     "recurrent": RecurrentConfig,
+    "augment": AugmentConfig,
     "split": SplitConfig,
 }
 

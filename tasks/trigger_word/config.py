@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from zoo.config import DataConfig, RecurrentConfig, RunConfig, at_least, checked, section_defaults
+from zoo.config import AugmentConfig, DataConfig, RecurrentConfig, RunConfig, at_least, checked, section_defaults
 
 
 @dataclasses.dataclass
@@ -28,8 +28,7 @@ class TriggerWordConfig(RunConfig):
         confusable_words: how many confusable negatives the rule picks (see `data.confusable_words`).
         clip_seconds: length of every clip.
         conv_filters, conv_kernel, conv_stride: the Conv1D over the spectrogram frames.
-        mel_warp, frequency_masks, frequency_mask_bins: training-time `SpectrogramAugment` of the log-mel
-            frames (0 and 0: none).
+        augment: training-time `SpectrogramAugment` of the log-mel frames (off by default).
         recurrent: the unidirectional stack (the detector runs causally).
         label_delay: seconds after a trigger's end before its steps are labelled 1 (the label window ends 0.5 s
             after the end either way): the detector hears whether the word goes on ("activate" vs "activates")
@@ -55,9 +54,7 @@ class TriggerWordConfig(RunConfig):
     conv_filters: int = 196
     conv_kernel: int = 15
     conv_stride: int = 4
-    mel_warp: float = checked(0.0, lambda value: 0 <= value < 1, "in [0, 1)")
-    frequency_masks: int = at_least(0, 0)
-    frequency_mask_bins: int = at_least(6, 0)
+    augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
     recurrent: RecurrentConfig = section_defaults(
         RecurrentConfig, cell="gru", hidden_dim=128, num_layers=2, dropout=0.2
     )

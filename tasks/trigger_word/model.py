@@ -23,7 +23,8 @@ class TriggerWordDetector(keras.Model):
         sample_rate: of the input samples.
         conv_filters, conv_kernel, conv_stride: the Conv1D over the spectrogram frames.
         recurrent: the `RecurrentStack`'s `cell`, `hidden_dim`, `num_layers` and `dropout`.
-        augment: `SpectrogramAugment`'s `max_warp`, `masks` and `mask_bins`; None trains on the frames as they are.
+        augment: `SpectrogramAugment`'s `mel_warp`, `frequency_masks` and `frequency_mask_bins`; None trains on
+            the frames as they are.
 
     Call arguments:
         samples: float `(batch, num_samples)`.
@@ -143,8 +144,6 @@ def build_detector(config):
         conv_kernel=config.conv_kernel,
         conv_stride=config.conv_stride,
         recurrent=dataclasses.asdict(config.recurrent),
-        augment=dict(max_warp=config.mel_warp, masks=config.frequency_masks, mask_bins=config.frequency_mask_bins)
-        if config.mel_warp or config.frequency_masks
-        else None,
+        augment=dataclasses.asdict(config.augment),
         name="trigger_word_detector",
     )

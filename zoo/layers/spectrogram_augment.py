@@ -10,15 +10,15 @@ class SpectrogramAugment(keras.layers.Layer):
 
     A detector trained on a few voices learns those voices; a different vocal tract moves the formants, a
     different microphone or vocoder removes bands. Each example's bins are read at positions stretched by a
-    factor drawn from `[1 - max_warp, 1 + max_warp]` (vocal tract length perturbation, on the mel scale,
-    linear between bins), then `masks` bands of up to `mask_bins` bins each are set to the example's mean
+    factor drawn from `[1 - mel_warp, 1 + mel_warp]` (vocal tract length perturbation, on the mel scale,
+    linear between bins), then `frequency_masks` bands of up to `frequency_mask_bins` bins each are set to the example's mean
     (SpecAugment's frequency masking). Every frame of an example gets the same change, so a frame still
     depends on its own samples only and the labels stay where they were. At inference it is the identity.
 
     Args:
-        max_warp: largest relative stretch of the bin axis, in [0, 1).
-        masks: frequency bands masked per example.
-        mask_bins: widest band, in bins.
+        mel_warp: largest relative stretch of the bin axis, in [0, 1).
+        frequency_masks: frequency bands masked per example.
+        frequency_mask_bins: widest band, in bins.
         seed: for the draws.
 
     Call arguments:
@@ -29,21 +29,25 @@ class SpectrogramAugment(keras.layers.Layer):
         Frames of the same shape.
     """
 
-    def __init__(self, max_warp=0.1, masks=2, mask_bins=6, seed=None, **kwargs):
+    def __init__(self, mel_warp=0.1, frequency_masks=2, frequency_mask_bins=6, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0 <= max_warp < 1:
-            raise ValueError(f"max_warp must be in [0, 1), got {max_warp}")
-        if masks < 0 or mask_bins < 0:
-            raise ValueError(f"masks and mask_bins must be 0 or more, got {masks} and {mask_bins}")
-        self.max_warp, self.masks, self.mask_bins, self.seed = max_warp, masks, mask_bins, seed
+        if not 0 <= mel_warp < 1:
+            raise ValueError(f"mel_warp must be in [0, 1), got {mel_warp}")
+        if frequency_masks < 0 or frequency_mask_bins < 0:
+            raise ValueError(
+                "frequency_masks and frequency_mask_bins must be 0 or more, "
+                f"got {frequency_masks} and {frequency_mask_bins}"
+            )
+        self.mel_warp, self.frequency_masks, self.frequency_mask_bins = mel_warp, frequency_masks, frequency_mask_bins
+        self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, frames, training=None):
-        if not training:
+        if not training or not (self.mel_warp or self.frequency_masks):
             return frames
         batch, bins = tf.shape(frames)[0], frames.shape[-1]
         stretch = keras.random.uniform(
-            [batch, 1], 1 - self.max_warp, 1 + self.max_warp, dtype=frames.dtype, seed=self.seed_generator
+            [batch, 1], 1 - self.mel_warp, 1 + self.mel_warp, dtype=frames.dtype, seed=self.seed_generator
         )
         positions = tf.clip_by_value(tf.range(bins, dtype=frames.dtype)[tf.newaxis] * stretch, 0.0, bins - 1.0)
         below = tf.cast(tf.floor(positions), tf.int32)
@@ -54,8 +58,10 @@ class SpectrogramAugment(keras.layers.Layer):
         )
         mean = tf.reduce_mean(warped, axis=[1, 2], keepdims=True)
         index = tf.range(bins)[tf.newaxis]
-        for _ in range(self.masks):
-            width = tf.cast(keras.random.uniform([batch, 1], 0, self.mask_bins + 1, seed=self.seed_generator), tf.int32)
+        for _ in range(self.frequency_masks):
+            width = tf.cast(
+                keras.random.uniform([batch, 1], 0, self.frequency_mask_bins + 1, seed=self.seed_generator), tf.int32
+            )
             start = tf.cast(
                 keras.random.uniform([batch, 1], 0, 1, seed=self.seed_generator)
                 * tf.cast(bins - width + 1, tf.float32),
@@ -70,5 +76,10 @@ class SpectrogramAugment(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(max_warp=self.max_warp, masks=self.masks, mask_bins=self.mask_bins, seed=self.seed)
+        config.update(
+            mel_warp=self.mel_warp,
+            frequency_masks=self.frequency_masks,
+            frequency_mask_bins=self.frequency_mask_bins,
+            seed=self.seed,
+        )
         return config
