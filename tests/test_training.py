@@ -93,3 +93,29 @@ def test_resuming_a_finished_fit_trains_nothing_and_loads_the_best_epoch(tmp_pat
     (tmp_path / training.TRAINING_TIME).write_text('{"seconds": 1000000.0}')
     training.fit(compiled(), data, data, 1, tmp_path, "val_loss", False, mode="min")
     assert training.epochs_logged(tmp_path) == 1 and training.training_seconds(tmp_path) < 1000000.0
+
+
+def test_validation_scores_are_logged_and_pick_the_epoch_kept(tmp_path, capsys):
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    data = tf.data.Dataset.from_tensor_slices((x, x[:, :1] > 0)).batch(16)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy")
+    scores, weights = iter([0.2, 0.9, 0.5]), []
+    recorder = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: weights.append(model.get_weights()))
+
+    training.fit(
+        model,
+        data,
+        data,
+        3,
+        tmp_path,
+        "val_quality",
+        callbacks=[recorder],
+        validation_scores=lambda: {"quality": next(scores)},
+    )
+
+    assert [row["val_quality"] for row in training._history_rows(tmp_path)] == ["0.2", "0.9", "0.5"]
+    assert "epoch 2: val_quality 0.9" in capsys.readouterr().out
+    for kept, actual in zip(weights[1], model.get_weights()):
+        np.testing.assert_array_equal(kept, actual)

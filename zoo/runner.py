@@ -57,7 +57,7 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
         task.monitor,
         config.resume,
         callbacks,
-        validation_metrics=task.validation_callbacks(model, data),
+        validation_scores=task.validation_scorer(model, data),
         mode=task.monitor_mode,
         strategy=strategy,
     )

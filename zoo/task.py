@@ -4,7 +4,7 @@ every task the same way (compare TensorFlow Model Garden's `official/core/base_t
 A task is its config dataclass (a `zoo.config.RunConfig`), its data, its model and a `Task` subclass
 that ties them together. The runner calls, in order:
 
-    build_data -> build_model -> loss, metrics -> validation_callbacks -> (fit)
+    build_data -> build_model -> loss, metrics -> validation_scorer -> (fit)
     -> inference_model -> evaluate("validation"), evaluate("test") -> endpoints, export_files -> card -> (export)
 
 and owns everything around those calls: the run directory, seeding, the distribution strategy, the
@@ -83,10 +83,11 @@ class Task:
         """Keras metrics computed batch by batch in `fit` (and on the validation data)."""
         return []
 
-    def validation_callbacks(self, model, data):
-        """Callbacks that add metrics Keras cannot compute batch by batch to each epoch's logs (see
-        `zoo.training.fit`), e.g. entity F1 or BLEU; `monitor` may name what they add."""
-        return []
+    def validation_scorer(self, model, data):
+        """A function of no arguments that scores `model` on the validation data with metrics Keras cannot
+        compute batch by batch (entity F1, BLEU, event F1), `{name: number}`; `fit` calls it after every
+        epoch and logs its scores as `val_<name>`, so `monitor` may name them. None (the default) adds none."""
+        return None
 
     def inference_model(self, model, data):
         """The model that is evaluated and exported, with the trained weights: by default an uncompiled copy

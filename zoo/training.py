@@ -168,6 +168,19 @@ class _TrainingClock(keras.callbacks.Callback):
         self.path.write_text(json.dumps({"seconds": round(seconds, 1)}) + "\n")
 
 
+class _ValidationScores(keras.callbacks.Callback):
+    """Adds `score()`'s `{name: number}` to each epoch's logs as `val_<name>`, and prints them."""
+
+    def __init__(self, score):
+        super().__init__()
+        self.score = score
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = {f"val_{name}": float(value) for name, value in self.score().items()}
+        logs.update(scores)
+        print(f"epoch {epoch + 1}: " + ", ".join(f"{name} {value:.4g}" for name, value in scores.items()))
+
+
 def training_seconds(workdir):
     """The seconds a run in `workdir` has spent training, over all its calls (0 before its first epoch)."""
     path = Path(workdir) / TRAINING_TIME
@@ -203,7 +216,7 @@ def fit(
     monitor,
     resume=False,
     callbacks=(),
-    validation_metrics=(),
+    validation_scores=None,
     mode="max",
     strategy=None,
 ):
@@ -220,9 +233,11 @@ def fit(
         callbacks: extra Keras callbacks, run after the built-in ones.
         strategy: the `tf.distribute` strategy the model was built under, when it is `multi_worker`
             (which Keras cannot fit without `_prepare_multi_worker_fit`).
-        validation_metrics: callbacks that add metrics to the epoch's logs, for metrics Keras cannot
-            compute batch by batch. They run on the weights that are checkpointed (the moving
-            average, if any) and before checkpointing and logging, so `monitor` may name them.
+        validation_scores: a function of no arguments returning `{name: number}` on the validation data,
+            for metrics Keras cannot compute batch by batch (entity F1, BLEU, event F1). It runs after
+            every epoch on the weights that are checkpointed (the moving average, if any), and its scores
+            join the epoch's logs as `val_<name>` before checkpointing and logging, so `monitor` may name
+            them.
 
     Returns:
         The `keras.callbacks.History` of this call (only the epochs it ran).
@@ -249,7 +264,8 @@ def fit(
     if getattr(model.optimizer, "use_ema", False):
         # Validation and the best checkpoint see the averaged weights; the backup keeps the raw ones.
         built_in.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-    built_in += list(validation_metrics)
+    if validation_scores is not None:
+        built_in.append(_ValidationScores(validation_scores))
     built_in += [
         keras.callbacks.ModelCheckpoint(
             str(workdir / BEST_WEIGHTS),

@@ -3,7 +3,6 @@
 import dataclasses
 import weakref
 
-import keras
 import tensorflow as tf
 
 from data_pipelines import tagging, text, words
@@ -59,19 +58,6 @@ def predict_tags(tagger, dataset, tags):
     return gold, predicted
 
 
-class EntityF1(keras.callbacks.Callback):
-    """Adds the validation split's entity-level micro F1 (conlleval rules) to the logs as `val_f1`."""
-
-    def __init__(self, tagger, dataset, tags):
-        super().__init__()
-        self.tagger, self.dataset, self.tags = tagger, dataset, tags
-
-    def on_epoch_end(self, epoch, logs=None):
-        scores = metrics.entity_scores(*predict_tags(self.tagger, self.dataset, self.tags))
-        logs[MONITOR] = scores["micro"]["f1"]
-        print(f"epoch {epoch + 1}: {MONITOR} {logs[MONITOR]:.4f}")
-
-
 class NerTask(Task):
     name = "ner"
     config_class = NerConfig
@@ -109,8 +95,14 @@ class NerTask(Task):
     def loss(self, model):
         return tagger_loss(self.config, self.tagger)
 
-    def validation_callbacks(self, model, data):
-        return [EntityF1(self.tagger, data.validation, data.tags)]
+    def validation_scorer(self, model, data):
+        """Entity-level micro precision, recall and F1 (conlleval rules) on the validation sentences."""
+
+        def scores():
+            micro = metrics.entity_scores(*predict_tags(self.tagger, data.validation, data.tags))["micro"]
+            return {name: micro[name] for name in ("precision", "recall", "f1")}
+
+        return scores
 
     def inference_model(self, model, data):
         # The tagger shares the trainer's layers and was never compiled: it holds no optimizer state.

@@ -59,23 +59,6 @@ def translate_function(model):
     return tf.function(model.translate, input_signature=TRANSLATE_SIGNATURE)
 
 
-class ValidationQuality(keras.callbacks.Callback):
-    """Adds greedy-decoding quality on the validation pairs to the logs (`val_exact_match` or `val_bleu`)."""
-
-    def __init__(self, config, model, pairs):
-        super().__init__()
-        self.config, self.pairs = config, pairs
-        self.translate = translate_function(model)
-        self.name = "val_" + metric_name(config)
-
-    def on_epoch_end(self, epoch, logs=None):
-        hypotheses, _ = translate_all(self.translate, self.pairs.sources, 1, 0.0)
-        logs[self.name] = score(self.config, hypotheses, self.pairs.targets)
-        print(
-            f"epoch {epoch + 1}: {self.name} {logs[self.name]:.4f}; e.g. {self.pairs.sources[0]!r} -> {hypotheses[0]!r}"
-        )
-
-
 @dataclasses.dataclass
 class TranslationData(TaskData):
     source_vocabulary: list = None
@@ -109,8 +92,16 @@ class TranslationTask(Task):
     def loss(self, model):
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=text.PAD_ID)
 
-    def validation_callbacks(self, model, data):
-        return [ValidationQuality(self.config, model, data.splits.validation)]
+    def validation_scorer(self, model, data):
+        """Greedy-decoding quality on the validation pairs (`exact_match` or `bleu`)."""
+        translate, pairs = translate_function(model), data.splits.validation
+
+        def scores():
+            hypotheses, _ = translate_all(translate, pairs.sources, 1, 0.0)
+            print(f"e.g. {pairs.sources[0]!r} -> {hypotheses[0]!r}")
+            return {metric_name(self.config): score(self.config, hypotheses, pairs.targets)}
+
+        return scores
 
     def evaluate(self, inference_model, data, split):
         """Greedy and beam-search quality; the decoding times go to the details."""

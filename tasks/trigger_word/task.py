@@ -55,24 +55,6 @@ def tflite_stream(inference_model):
     return tf.lite.TFLiteConverter.from_concrete_functions([frozen]).convert()
 
 
-class ValidationEvents(keras.callbacks.Callback):
-    """Adds the validation split's event F1 and false accepts per hour, at the configured threshold, to each
-    epoch's logs: the epoch kept is the one that detects best, which the per-step loss does not rank (it falls
-    on the many easy steps while the detections on confusable words get worse, or the other way)."""
-
-    def __init__(self, task, data):
-        super().__init__()
-        self.task, self.data = task, data
-
-    def on_epoch_end(self, epoch, logs=None):
-        scores = self.task.evaluate(self.model, self.data, "validation").metrics
-        logs[MONITOR] = scores["f1"]
-        logs["val_false_accepts_per_hour"] = scores["false_accepts_per_hour"]
-        print(
-            f"epoch {epoch + 1}: {MONITOR} {scores['f1']:.4f}, {scores['false_accepts_per_hour']:.1f} false accepts/h"
-        )
-
-
 class TriggerWordTask(Task):
     name = "trigger_word"
     config_class = TriggerWordConfig
@@ -102,8 +84,11 @@ class TriggerWordTask(Task):
     def build_model(self, data):
         return build_detector(self.config)
 
-    def validation_callbacks(self, model, data):
-        return [ValidationEvents(self, data)]
+    def validation_scorer(self, model, data):
+        """Event scores on the validation clips at the configured threshold: the epoch kept is the one that
+        detects best, which the per-step loss does not rank (it falls on the many easy steps while the
+        detections on confusable words get worse, or the other way)."""
+        return lambda: self.evaluate(model, data, "validation").metrics
 
     def loss(self, model):
         return keras.losses.BinaryCrossentropy()
