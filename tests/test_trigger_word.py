@@ -116,6 +116,20 @@ def test_clips_never_overlap_their_words_and_the_seed_reproduces_them():
     assert same == segments
 
 
+def test_training_clips_play_their_words_within_the_speed_range():
+    bank = _tone_bank()
+    lengths = {"fixed": set(), "range": set(), "first recipe": set()}
+    for seed in range(10):
+        for name, speeds in (("fixed", (1.25, 1.25)), ("range", (0.85, 1.25)), ("first recipe", None)):
+            _, segments = data.make_clip(bank, ["white"], 8 * RATE, np.random.default_rng(seed), 3, 0, speeds)
+            lengths[name].update(round(segment.end - segment.start, 3) for segment in segments)
+    assert lengths["fixed"] == {0.48, 0.64}  # the 0.6-s and 0.8-s triggers, 1.25 times faster
+    assert all(0.6 / 1.25 - 0.001 <= length <= 0.8 / 0.85 + 0.001 for length in lengths["range"])
+    assert all(0.6 / 1.1 - 0.001 <= length <= 0.8 / 0.9 + 0.001 for length in lengths["first recipe"])
+    with pytest.raises(ValueError, match="fastest_word must be in"):
+        TriggerWordConfig(fastest_word=0.9)
+
+
 def test_labels_are_the_half_second_after_each_trigger_end():
     labels = data.step_labels([1.0, 3.02], 100, 0.04)
     step_ends = (np.arange(100) + 1) * 0.04

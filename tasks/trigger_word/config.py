@@ -22,6 +22,9 @@ class TriggerWordConfig(RunConfig):
         word_voices: voices each ordinary word is spoken in, in training and validation (test: 3).
         train_negatives: most negatives in a training clip (the classic recipe has 3; validation and test clips
             keep 0-3).
+        slowest_word, fastest_word: the range of speeds, drawn log-uniformly, at which a training clip plays each
+            word (resampled as a tape, so pitch and formants move with the speed: a male voice at 1.2 has about
+            the formants of a female one); validation and test clips keep the first recipe's 0.9-1.1.
         validation_clips: fixed validation clips for epoch selection.
         test_clips: fixed test clips with 0-4 triggers each.
         negative_test_clips: fixed test clips with no trigger and 4-6 negatives each (mostly confusable words).
@@ -45,6 +48,8 @@ class TriggerWordConfig(RunConfig):
     confusable_takes: int = at_least(1, 1)
     word_voices: int = at_least(8, 1)
     train_negatives: int = at_least(6, 0)
+    slowest_word: float = checked(0.85, lambda value: 0.5 <= value <= 1, "in [0.5, 1]")
+    fastest_word: float = checked(1.25, lambda value: 1 <= value <= 2, "in [1, 2]")
     validation_clips: int = 600
     test_clips: int = 1000
     negative_test_clips: int = 360

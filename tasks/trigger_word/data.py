@@ -301,9 +301,12 @@ def _overlay(clip, segment, start):
     clip[start : start + len(segment)] += segment
 
 
-def _word(samples, rng):
-    """A spoken word with gain, speed-and-pitch jitter and, sometimes, a room."""
-    samples = audio.resample_speed(samples, rng.uniform(0.9, 1.1))
+def _word(samples, rng, speeds=None):
+    """A spoken word played faster or slower (pitch and formants move with the speed, as on a tape), with gain
+    and, sometimes, a room. A training word's speed is drawn log-uniformly from `speeds`; without `speeds`
+    (validation and test) it is drawn as the first recipe drew it, uniformly from 0.9-1.1."""
+    speed = np.exp(rng.uniform(*np.log(speeds))) if speeds else rng.uniform(0.9, 1.1)
+    samples = audio.resample_speed(samples, speed)
     if rng.random() < 0.3:
         samples = audio.room_echo(samples, rng)
     return samples * (rng.uniform(0.3, 0.9) / max(np.max(np.abs(samples)), 1e-9))
@@ -344,9 +347,10 @@ class Segment(NamedTuple):
     is_trigger: bool
 
 
-def make_clip(bank, kinds, num_samples, rng, num_triggers, num_negatives):
+def make_clip(bank, kinds, num_samples, rng, num_triggers, num_negatives, speeds=None):
     """A clip: a background of one of `kinds`, then up to `num_triggers` triggers and `num_negatives` negatives
-    at random places that never overlap (fewer when no free place is found).
+    at random places that never overlap (fewer when no free place is found), each played at a speed from
+    `speeds` (see `_word`).
 
     Returns:
         `(samples, segments)`: float32 `(num_samples,)` in [-1, 1], and the placed words in time order.
@@ -355,7 +359,7 @@ def make_clip(bank, kinds, num_samples, rng, num_triggers, num_negatives):
     taken, segments = [], []
     words = [(True, bank.positives)] * num_triggers + [(False, bank.negatives)] * num_negatives
     for is_trigger, pool in [words[i] for i in rng.permutation(len(words))]:
-        segment = _word(pool[rng.integers(len(pool))], rng)
+        segment = _word(pool[rng.integers(len(pool))], rng, speeds)
         start = _place(len(segment), taken, num_samples, rng)
         if start is None:
             continue
@@ -388,20 +392,21 @@ def background_kinds(bank, split):
 
 def clip_at(config, bank, split, index, epoch=0):
     """Clip `index` of a split (of `epoch`, for training), the same for the same arguments: 0-4 triggers and
-    0-3 negatives (training: 0-`config.train_negatives`). Test clips from `config.test_clips` on hold no
-    trigger and 4-6 negatives."""
+    0-3 negatives (training: 0-`config.train_negatives`, played at `config.slowest_word`-`config.fastest_word`
+    times their speed). Test clips from `config.test_clips` on hold no trigger and 4-6 negatives."""
     rng = np.random.default_rng([config.seed, SPLIT_SEEDS[split], epoch, index])
     num_samples = int(config.clip_seconds * audio.SAMPLE_RATE)
     if split == "test" and index >= config.test_clips:
         return make_clip(bank, background_kinds(bank, split), num_samples, rng, 0, int(rng.integers(4, 7)))
-    most_negatives = config.train_negatives if split == "train" else 3
+    training = split == "train"
     return make_clip(
         bank,
         background_kinds(bank, split),
         num_samples,
         rng,
         int(rng.integers(0, 5)),
-        int(rng.integers(0, most_negatives + 1)),
+        int(rng.integers(0, (config.train_negatives if training else 3) + 1)),
+        (config.slowest_word, config.fastest_word) if training else None,
     )
 
 
