@@ -203,7 +203,9 @@ class TriggerWordTask(Task):
                 "background_kinds": clips.BACKGROUND_KINDS,
                 "clips": f"{self.config.clip_seconds:g}-s clips mixed by a seeded generator in the tf.data "
                 "pipeline (new training clips every epoch) from a word bank synthesized once and cached: 0-4 "
-                f"triggers and 0-{self.config.train_negatives} negatives in training, 0-3 in validation and test",
+                f"triggers and 0-{self.config.train_negatives} negatives in training, 0-3 in validation and test; "
+                f"each training word played at {self.config.slowest_word:g}-{self.config.fastest_word:g} times its "
+                "speed (resampled: pitch and formants move with it), each validation and test word at 0.9-1.1",
             },
             "evaluation": f"event precision / recall / F1 (a detection within {clips.MATCH_SECONDS} s of a "
             f"trigger's end is a hit, one per trigger), false accepts per hour and false-reject rate at threshold "
