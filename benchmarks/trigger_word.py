@@ -166,9 +166,10 @@ def main(argv=None):
     print(f"{'':14}" + "".join(f"{key:>24}" for key in keys))
     for name, row in rows.items():
         print(f"{name:14}" + "".join(f"{row[key]:>24.4f}" for key in keys))
-    print(json.dumps({"detectors": rows, "pocketsphinx_sweep": sweep}, indent=2))
+    curve = det_curve(probabilities, ends, seconds, card)
+    print(json.dumps({"detectors": rows, "pocketsphinx_sweep": sweep, "rnn_det_curve": curve}, indent=2))
     if args.plot:
-        plot(args.plot, det_curve(probabilities, ends, seconds, card), sweep)
+        plot(args.plot, curve, sweep)
         print(f"wrote {args.plot}")
 
 
