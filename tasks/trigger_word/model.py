@@ -10,8 +10,9 @@ from zoo.layers import LogMelSpectrogram, RecurrentStack, SpectrogramAugment
 
 @keras.saving.register_keras_serializable(package="zoo")
 class TriggerWordDetector(keras.Model):
-    """Log-mel frames (warped and masked in frequency while training) -> Conv1D (valid, strided) + batch norm + ReLU + dropout -> unidirectional recurrent
-    stack -> a sigmoid per step: P(the trigger word ended within the last half second).
+    """Log-mel frames (warped and masked in frequency while training) -> Conv1D (valid, strided) + batch norm
+    + ReLU + dropout -> unidirectional recurrent stack -> a sigmoid per step: P(the trigger word ended within
+    the last half second).
 
     Causal by construction: step `t` hears the samples up to `(t + 1) * step_samples` and nothing after, with
     `context_samples` of zeros before the audio, so a stream cut into chunks gives the probabilities of the

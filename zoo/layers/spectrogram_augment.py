@@ -11,9 +11,10 @@ class SpectrogramAugment(keras.layers.Layer):
     A detector trained on a few voices learns those voices; a different vocal tract moves the formants, a
     different microphone or vocoder removes bands. Each example's bins are read at positions stretched by a
     factor drawn from `[1 - mel_warp, 1 + mel_warp]` (vocal tract length perturbation, on the mel scale,
-    linear between bins), then `frequency_masks` bands of up to `frequency_mask_bins` bins each are set to the example's mean
-    (SpecAugment's frequency masking). Every frame of an example gets the same change, so a frame still
-    depends on its own samples only and the labels stay where they were. At inference it is the identity.
+    linear between bins), then `frequency_masks` bands of up to `frequency_mask_bins` bins each are set to the
+    example's mean (SpecAugment's frequency masking). Every frame of an example gets the same change, so a
+    frame still depends on its own samples only and the labels stay where they were. At inference it is the
+    identity.
 
     Args:
         mel_warp: largest relative stretch of the bin axis, in [0, 1).
