@@ -6,9 +6,11 @@ clips are mixed from it by a seeded generator inside the tf.data pipeline: new t
 the same validation and test clips every time.
 """
 
+import concurrent.futures
 import difflib
 import hashlib
 import json
+import os
 import pickle
 import re
 import subprocess
@@ -147,13 +149,22 @@ def _voices(split):
     ]
 
 
-def _speak(text, engine, voice, rng, widened):
+def _take(text, engine, voice, rng, widened):
+    """The arguments of `audio.synthesize` for one take of `text`: its variant, speed and pitch drawn from `rng`."""
     if engine == "espeak-ng":
         variants = audio.espeak_variants() if widened else ESPEAK_VARIANTS
         voice = voice + variants[rng.integers(len(variants))]
-        return audio.synthesize(text, engine, voice, speed=rng.uniform(0.75, 1.3), pitch=int(rng.integers(25, 80)))
+        speed = rng.uniform(0.75, 1.3)
+        return {"text": text, "engine": engine, "voice": voice, "speed": speed, "pitch": int(rng.integers(25, 80))}
     f0_hz = rng.uniform(*FLITE_F0_HZ) if widened else None
-    return audio.synthesize(text, engine, voice, speed=rng.uniform(0.75, 1.3), f0_hz=f0_hz)
+    return {"text": text, "engine": engine, "voice": voice, "speed": rng.uniform(0.75, 1.3), "f0_hz": f0_hz}
+
+
+def _synthesize_all(takes):
+    """Every take spoken, in order. The engines run as subprocesses, so threads keep every core busy; the takes
+    were drawn beforehand, so the bank does not depend on which finishes first."""
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as pool:
+        return list(pool.map(lambda take: audio.synthesize(**take), takes))
 
 
 def build_bank(config, split, words, confusable=()):
@@ -167,9 +178,11 @@ def build_bank(config, split, words, confusable=()):
     rng = np.random.default_rng([config.seed, SPLIT_SEEDS[split]])
     voices = _voices(split)
     widened = split != "test"
-    positive_takes = config.trigger_takes if widened else POSITIVE_TAKES
-    positives = [_speak(config.trigger_word, *voice, rng, widened) for voice in voices for _ in range(positive_takes)]
-    negatives, negative_words = [], []
+    takes_per_voice = config.trigger_takes if widened else POSITIVE_TAKES
+    positive_takes = [
+        _take(config.trigger_word, *voice, rng, widened) for voice in voices for _ in range(takes_per_voice)
+    ]
+    negative_takes = []
     for word in words:
         if not widened:
             speakers = rng.choice(len(voices), size=min(NEGATIVE_TAKES, len(voices)), replace=False)
@@ -177,9 +190,10 @@ def build_bank(config, split, words, confusable=()):
             speakers = np.repeat(np.arange(len(voices)), config.confusable_takes)
         else:
             speakers = rng.choice(len(voices), size=min(config.word_voices, len(voices)), replace=False)
-        for index in speakers:
-            negatives.append(_speak(word, *voices[index], rng, widened))
-            negative_words.append(word)
+        negative_takes += [_take(word, *voices[index], rng, widened) for index in speakers]
+    spoken = _synthesize_all(positive_takes + negative_takes)
+    positives, negatives = spoken[: len(positive_takes)], spoken[len(positive_takes) :]
+    negative_words = [take["text"] for take in negative_takes]
     backgrounds, kinds = [], []
     folder = recordings_dir(config)
     if folder:
