@@ -1,4 +1,5 @@
-"""MaskedGlobalPooling, BigramHashing, TextToIds, TimeReduction, LogMelSpectrogram and SpectrogramAugment."""
+"""MaskedGlobalPooling, BigramHashing, TextToIds, TimeReduction, LogMelSpectrogram, SpectrogramAugment and
+NGramTable."""
 
 import keras
 import numpy as np
@@ -11,6 +12,7 @@ from zoo.layers import (
     BigramHashing,
     LogMelSpectrogram,
     MaskedGlobalPooling,
+    NGramTable,
     RecurrentStack,
     SpectrogramAugment,
     TextToIds,
@@ -205,3 +207,19 @@ def test_spectrogram_augment_passes_the_layer_checks(tmp_path):
         run_training_check=False,  # no weights
         saved_model_dir=tmp_path,
     )
+
+
+def test_ngram_table_passes_the_layer_checks(tmp_path):
+    ids = np.random.default_rng(0).integers(0, 6, size=(2, 5))
+    run_layer_test(
+        NGramTable,
+        {"order": 3, "vocab_size": 6, "num_contexts": 4, "start_id": 2},
+        (ids,),
+        (2, 5, 6),
+        expected_num_non_trainable_weights=2,
+        run_training_check=False,  # a fixed table
+        run_mixed_precision_check=False,  # int64 keys, and probabilities kept in float32
+        saved_model_dir=tmp_path,
+    )
+    with pytest.raises(ValueError, match="overflow"):
+        NGramTable(order=12, vocab_size=100, num_contexts=1, start_id=0)

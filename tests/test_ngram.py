@@ -1,4 +1,5 @@
-"""Interpolated Kneser-Ney n-grams: a distribution at every context, a hand-computed value, order choice."""
+"""Interpolated Kneser-Ney n-grams: a distribution at every context, a hand-computed value, order choice, and the
+`NGramTable` that a graph reads them from."""
 
 import math
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 from zoo import metrics, ngram
+from zoo.layers import NGramTable
 
 NAMES = ["tyrannosaurus", "triceratops", "stegosaurus", "velociraptor", "brachiosaurus", "allosaurus"]
 
@@ -46,3 +48,23 @@ def test_samples_follow_the_counts_and_stop_at_the_end_or_never():
     assert all(set(sample) <= set("".join(NAMES)) for sample in samples)
     endless = model.sample(50, rng, stop_at_end=False)
     assert len(endless) == 50 and "\n" not in endless
+
+
+@pytest.mark.parametrize("order", [2, 4])
+def test_ngram_table_gives_the_kneser_ney_probabilities_at_every_position(order):
+    model = ngram.KneserNey(order).fit(NAMES)
+    assert model.histories()[0] == ()
+    # Ids as a language model numbers them: 0 pads, 1 is the unknown token, 2 the end, then the characters.
+    chars = sorted(set("".join(NAMES)))
+    token_ids = {**{char: 3 + index for index, char in enumerate(chars)}, "\n": 2}
+    table = NGramTable.from_model(model, token_ids, 1, 3 + len(chars), 2)
+    np.testing.assert_allclose(table.probabilities.numpy().sum(axis=1), 1.0, rtol=1e-5)
+    for name in ("tyrannosaurus", "saurosaurus", "qxé saur", ""):
+        ids = [2] + [token_ids.get(char, 1) for char in name]
+        probabilities = table(np.array([ids])).numpy()[0]
+        context = ["\n"] * (order - 1)
+        for position, char in enumerate(list(name) + ["\n"]):
+            expected = model.probability(char, context)
+            assert probabilities[position, token_ids.get(char, 1)] == pytest.approx(expected, rel=1e-5)
+            context = context[1:] + [char]
+        assert np.all(probabilities[:, 0] == 0)  # padding is never next

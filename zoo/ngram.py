@@ -71,6 +71,14 @@ class KneserNey:
             probability = (max(count - discount, 0) + discount * self.types[k][history] * probability) / total
         return probability
 
+    def histories(self):
+        """Every context with counts (tuples of 0 to `order - 1` tokens, the empty one first). Any other context
+        has the distribution of its longest suffix among them: `probability` skips the orders without counts,
+        and a context with counts has counts for each of its suffixes."""
+        return sorted(
+            {history for totals in self.totals.values() for history in totals}, key=lambda h: (len(h), repr(h))
+        )
+
     def log_prob(self, sequence):
         """Natural log-probability of `sequence` followed by the end token."""
         context = [self.end] * (self.order - 1)

@@ -7,6 +7,7 @@ from zoo.layers.crf import CRF
 from zoo.layers.lexicon_match import LexiconMatch
 from zoo.layers.log_mel_spectrogram import LogMelSpectrogram
 from zoo.layers.masked_pooling import MaskedGlobalPooling
+from zoo.layers.ngram_table import NGramTable
 from zoo.layers.recurrent_stack import RecurrentStack
 from zoo.layers.spectrogram_augment import SpectrogramAugment
 from zoo.layers.text_to_ids import TextToIds
@@ -21,6 +22,7 @@ __all__ = [
     "LexiconMatch",
     "LogMelSpectrogram",
     "MaskedGlobalPooling",
+    "NGramTable",
     "RecurrentStack",
     "SpectrogramAugment",
     "TextToIds",
