@@ -1,5 +1,5 @@
-"""Character language model: the corpus split, scores as log-probabilities, sampling in Keras and in the
-SavedModel, bad input, tiny train -> export -> load on generated names, and the shipped model."""
+"""Character language model: the corpus split, scores as log-probabilities, the n-gram mixed in, sampling in
+Keras and in the SavedModel, bad input, tiny train -> export -> load on generated names, and the shipped model."""
 
 import json
 import math
@@ -108,6 +108,17 @@ def test_next_character_distribution_sums_to_one_and_steps_match_the_sequence(ti
     assert float(score[0]) == pytest.approx(total, rel=1e-5) and int(length[0]) == len(names[0]) + 1
 
 
+def test_the_ngram_is_mixed_in_at_the_weight_best_on_validation(tiny_run):
+    _, metrics, model, names = tiny_run
+    weight = metrics["test_details"]["ngram_weight"]
+    assert model.ngram is not None and model.ngram_weight == weight > 0
+    assert metrics["validation"]["bits_per_char"] <= metrics["validation"]["recurrent_bits_per_char"]
+    inputs = tf.concat([tf.fill([3, 1], data.END_ID), model.char_ids(tf.constant(names[:3])).to_tensor()], axis=1)
+    recurrent = model.with_ngram(None, 0.0)
+    expected = (1 - weight) * tf.nn.softmax(recurrent(inputs)) + weight * model.ngram(inputs)
+    np.testing.assert_allclose(tf.nn.softmax(model(inputs)), expected, rtol=1e-5, atol=1e-7)
+
+
 def test_bad_strings_get_defined_scores(tiny_run):
     _, _, model, _ = tiny_run
     strings = ["", "   ", "ñandú ☃ 北京", "x" * 10_000, "\x00\x01", "tyrannosaurus"]
@@ -122,7 +133,13 @@ def test_bad_strings_get_defined_scores(tiny_run):
 
 def test_train_export_and_plain_saved_model_sample_and_score_like_keras(tiny_run):
     workdir, metrics, model, names = tiny_run
-    assert set(metrics["test"]) == {"bits_per_char", "ngram_bits_per_char", "ratio_to_ngram", "novel_share"}
+    assert set(metrics["test"]) == {
+        "bits_per_char",
+        "recurrent_bits_per_char",
+        "ngram_bits_per_char",
+        "ratio_to_ngram",
+        "novel_share",
+    }
     assert json.loads((workdir / "metrics.json").read_text()) == metrics
     loaded = tf.saved_model.load(str(workdir / "export" / "saved_model"))
     for prefix, seed in (("", 3), ("tyr", 4)):

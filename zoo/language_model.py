@@ -8,6 +8,7 @@ import dataclasses
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from data_pipelines import text
@@ -25,6 +26,8 @@ PAD_LOGIT = -1e9
 MAX_SAMPLES = 4096  # sequences per call
 MAX_SAMPLE_LENGTH = 16_384  # tokens a sequence reads (its primer) or draws
 MAX_SAMPLED_TOKENS = 2**18  # sequences x tokens drawn per call
+# The n-gram shares `best_ngram_weight` tries; 0 keeps the recurrent model alone.
+NGRAM_WEIGHTS = tuple(round(0.05 * step, 2) for step in range(20))
 # The ranges of a sampling endpoint's arguments, as model cards state them.
 SAMPLING_RANGES = (
     "temperature finite and >= 0 (0: the most likely token), top_k >= 0 (0: all), top_p in [0, 1] (1: all); "
@@ -64,6 +67,9 @@ class RecurrentLanguageModel(keras.Model):
     Id `PAD_ID` (0) pads and never has probability. Ids in `never_sampled` keep the probability the model
     gives them (so every sequence gets a finite score) but sampling never picks them.
 
+    A fixed n-gram model can be mixed in (`with_ngram`): the next-token distribution is then
+    `(1 - ngram_weight) * P_recurrent + ngram_weight * P_ngram`, in training, scoring and sampling alike.
+
     A base class: a subclass creates its own layers after `super().__init__`, then calls `self.build()`, and
     puts the arguments that determine `vocab_size` into its `get_config`.
 
@@ -75,18 +81,31 @@ class RecurrentLanguageModel(keras.Model):
             output layer.
         never_sampled: ids that sampling never picks besides padding.
         output_name: the name of the output layer.
+        ngram: an `NGramTable` over the same ids (or its serialized config), or None.
+        ngram_weight: its share of the mixture, in [0, 1).
 
     Call arguments:
         inputs: int `(batch, time)` ids, right-padded with `PAD_ID`.
 
     Returns:
-        Next-token logits `(batch, time, vocab_size)`, `PAD_LOGIT` at `PAD_ID`.
+        Next-token logits `(batch, time, vocab_size)`, `PAD_LOGIT` at `PAD_ID` (with an n-gram mixed in: the
+        mixture's log-probabilities, which are its own logits).
     """
 
     def __init__(
-        self, vocab_size, embedding_dim=32, recurrent=None, never_sampled=(), output_name="next_token", **kwargs
+        self,
+        vocab_size,
+        embedding_dim=32,
+        recurrent=None,
+        never_sampled=(),
+        output_name="next_token",
+        ngram=None,
+        ngram_weight=0.0,
+        **kwargs,
     ):
         super().__init__(**kwargs)
+        if not 0 <= ngram_weight < 1:
+            raise ValueError(f"ngram_weight must be in [0, 1), got {ngram_weight}")
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.recurrent = dict(recurrent or {})
@@ -95,21 +114,40 @@ class RecurrentLanguageModel(keras.Model):
         self.stack = RecurrentStack(**self.recurrent, return_sequences=True, return_state=True, name="stack")
         self.dropout_layer = keras.layers.Dropout(self.stack.dropout)
         self.output_layer = keras.layers.Dense(vocab_size, name=output_name)
+        self.ngram = keras.saving.deserialize_keras_object(ngram) if isinstance(ngram, dict) else ngram
+        self.ngram_weight = ngram_weight
 
     def build(self, input_shape=None):
         self.embedding.build((None, None))
         self.stack.build((None, None, self.embedding_dim))
         self.output_layer.build((None, None, self.stack.output_dim))
+        if self.ngram is not None and not self.ngram.built:
+            self.ngram.build((None, None))
         self.built = True
 
     def _logits(self, outputs, training=None):
         logits = self.output_layer(self.dropout_layer(outputs, training=training))
         return tf.where(tf.range(self.vocab_size) == PAD_ID, PAD_LOGIT, logits)
 
+    def _mixed(self, logits, ngram_probabilities):
+        mixture = (1 - self.ngram_weight) * tf.nn.softmax(logits) + self.ngram_weight * ngram_probabilities
+        return tf.where(tf.range(self.vocab_size) == PAD_ID, PAD_LOGIT, tf.math.log(mixture))
+
     def call(self, inputs, training=None):
         embedded = self.dropout_layer(self.embedding(inputs), training=training)
         outputs, *_ = self.stack(embedded, mask=inputs != PAD_ID, training=training)
-        return self._logits(outputs, training)
+        logits = self._logits(outputs, training)
+        return logits if self.ngram is None else self._mixed(logits, self.ngram(inputs))
+
+    def with_ngram(self, ngram, ngram_weight):
+        """A copy of this model with the n-gram `ngram` (an `NGramTable`, or None for none) mixed in at
+        `ngram_weight`, and this model's recurrent weights."""
+        mixed = self.__class__.from_config({**self.get_config(), "ngram": ngram, "ngram_weight": ngram_weight})
+        for theirs, mine in zip(
+            (mixed.embedding, mixed.stack, mixed.output_layer), (self.embedding, self.stack, self.output_layer)
+        ):
+            theirs.set_weights(mine.get_weights())
+        return mixed
 
     def score_ids(self, inputs, targets):
         """Natural log P of each row's targets given its inputs `(batch,)`, and the targets scored.
@@ -126,15 +164,26 @@ class RecurrentLanguageModel(keras.Model):
         return tf.cond(tf.shape(inputs)[0] > 0, scored, lambda: (tf.zeros([0]), tf.zeros([0], tf.int32)))
 
     def zero_state(self, batch):
+        """The recurrent stack's zero states, and with an n-gram mixed in, its context: `order - 1` start ids."""
         states = self.stack.states_per_layer * self.stack.num_layers
-        return [tf.zeros([batch, self.stack.hidden_dim]) for _ in range(states)]
+        state = [tf.zeros([batch, self.stack.hidden_dim]) for _ in range(states)]
+        if self.ngram is not None:
+            state.append(tf.fill([batch, self.ngram.order - 1], tf.constant(self.ngram.start_id, tf.int32)))
+        return state
 
     def step(self, tokens, state, context=None):
         """One step for `zoo.decoding`: log P(next | token, state) `(n, vocab_size)` and the new state;
         the `never_sampled` ids get no probability."""
         embedded = self.embedding(tokens[:, None])
-        outputs, *state = self.stack(embedded, initial_state=state)
-        log_probs = tf.nn.log_softmax(self._logits(outputs[:, 0]))
+        recurrent_state = state if self.ngram is None else state[:-1]
+        outputs, *new_state = self.stack(embedded, initial_state=recurrent_state)
+        logits = self._logits(outputs[:, 0])
+        if self.ngram is not None:
+            ngram_context = tf.concat([state[-1], tf.cast(tokens[:, None], tf.int32)], axis=1)[:, 1:]
+            logits = self._mixed(logits, self.ngram(ngram_context)[:, -1])
+            new_state.append(ngram_context)
+        state = new_state
+        log_probs = tf.nn.log_softmax(logits)
         unsampled = tf.reduce_any(tf.range(self.vocab_size)[:, None] == self.never_sampled, axis=1)
         return tf.where(unsampled, NEG_INF, log_probs), state
 
@@ -205,8 +254,30 @@ class RecurrentLanguageModel(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"embedding_dim": self.embedding_dim, "recurrent": self.recurrent})
+        config.update(
+            {
+                "embedding_dim": self.embedding_dim,
+                "recurrent": self.recurrent,
+                "ngram": None if self.ngram is None else keras.saving.serialize_keras_object(self.ngram),
+                "ngram_weight": self.ngram_weight,
+            }
+        )
         return config
+
+
+def best_ngram_weight(model, ngram, batches, weights=NGRAM_WEIGHTS):
+    """The weight among `weights` at which mixing `ngram` (an `NGramTable`) into `model` (with none mixed in)
+    gives the fewest bits per token on `batches`: `(inputs, targets)` id pairs whose padded targets are
+    `PAD_ID` or below."""
+    recurrent, table = [], []
+    for inputs, targets in batches:
+        valid = targets > PAD_ID
+        targets = tf.maximum(targets, PAD_ID)
+        recurrent.append(tf.boolean_mask(tf.gather(tf.nn.softmax(model(inputs)), targets, batch_dims=2), valid))
+        table.append(tf.boolean_mask(tf.gather(ngram(inputs), targets, batch_dims=2), valid))
+    recurrent, table = np.concatenate(recurrent), np.concatenate(table)
+    bits = [-np.mean(np.log2((1 - weight) * recurrent + weight * table)) for weight in weights]
+    return weights[int(np.argmin(bits))]
 
 
 @dataclasses.dataclass

@@ -23,6 +23,8 @@ class CharLmConfig(RunConfig):
         embedding_dim: character embedding size.
         recurrent: the stack; its dropout also applies to the embeddings and before the output layer.
         max_sample_length: the most characters a sample gets before it is cut.
+        ngram_mixture: mix the Kneser-Ney baseline into the exported model, at the weight that is best on
+            validation (`zoo.language_model.best_ngram_weight`; none if 0 is best).
         model_name: the export's name in `saved_models/`; default the corpus (or the text file's stem).
     """
 
@@ -37,6 +39,7 @@ class CharLmConfig(RunConfig):
     embedding_dim: int = 32
     recurrent: RecurrentConfig = section_defaults(RecurrentConfig, cell="lstm", hidden_dim=256, dropout=0.3)
     max_sample_length: int = 64
+    ngram_mixture: bool = True
     model_name: str = ""
 
     # Training

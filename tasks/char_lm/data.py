@@ -104,12 +104,17 @@ def build_vocabulary(texts):
     return sorted(set("".join(texts)))
 
 
+def char_ids(vocabulary):
+    """`{character: id}` for the characters of `vocabulary`."""
+    return {char: FIRST_CHAR_ID + index for index, char in enumerate(vocabulary)}
+
+
 def encode(texts, vocabulary, max_length):
     """`(inputs, targets)` ragged int32: `[END] + chars` and `chars + [END]`, cut to `max_length` characters.
 
     Characters outside `vocabulary` get `text.UNKNOWN_ID`.
     """
-    ids = {char: FIRST_CHAR_ID + index for index, char in enumerate(vocabulary)}
+    ids = char_ids(vocabulary)
     rows = [[END_ID] + [ids.get(char, text.UNKNOWN_ID) for char in line[:max_length]] + [END_ID] for line in texts]
     inputs = tf.ragged.constant([row[:-1] for row in rows], tf.int32)
     targets = tf.ragged.constant([row[1:] for row in rows], tf.int32)
