@@ -2,6 +2,7 @@
 
     python -m benchmarks.serve                       # sentiment, 1 and 32 clients, 60 s each
     python -m benchmarks.serve --models sentiment ner translation-dates dinos --seconds 20
+    python -m benchmarks.serve --models runs/dinos/export --clients 32     # an export directory
 
 For each model and mode the server runs in its own process on a free port of 127.0.0.1; the load generator
 (this process) keeps a fixed number of clients, each on one keep-alive connection sending its next request as
@@ -134,7 +135,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     results = {}
     for model in args.models:
-        card = export.read_card(export.resolve(model))
+        export_dir = export.resolve(model)
+        card = export.read_card(export_dir)
         examples = [str(example) for example in card["examples"]]
         bodies = [json.dumps({"instances": [example]}).encode() for example in examples]
         direct = in_process(model, examples, min(args.seconds, 20.0))
@@ -149,9 +151,10 @@ def main(argv=None):
         for batching in (True, False):
             server, port = start_server(model, batching)
             try:
-                run_load(port, model, bodies, 4, 2.0)  # warm-up: every signature traced, connections open
+                # The server names a model by its export directory, so `model` may be a path too.
+                run_load(port, export_dir.name, bodies, 4, 2.0)  # warm-up: every signature traced, connections open
                 for clients in args.clients:
-                    row = run_load(port, model, bodies, clients, args.seconds)
+                    row = run_load(port, export_dir.name, bodies, clients, args.seconds)
                     results[model][f"{'on' if batching else 'off'}_{clients}"] = row
                     print(
                         f"{'on' if batching else 'off':>8} {clients:>7} {row['requests_per_s']:>8.0f} {row['p50_ms']:>8.2f} "
