@@ -68,7 +68,8 @@ class RecurrentLanguageModel(keras.Model):
     gives them (so every sequence gets a finite score) but sampling never picks them.
 
     A fixed n-gram model can be mixed in (`with_ngram`): the next-token distribution is then
-    `(1 - ngram_weight) * P_recurrent + ngram_weight * P_ngram`, in training, scoring and sampling alike.
+    `(1 - ngram_weight) * P_recurrent + ngram_weight * P_ngram`, in scoring and sampling alike (a task mixes it into
+    a trained model; nothing here trains with it).
 
     A base class: a subclass creates its own layers after `super().__init__`, then calls `self.build()`, and
     puts the arguments that determine `vocab_size` into its `get_config`.
