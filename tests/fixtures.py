@@ -50,14 +50,21 @@ TEMPLATES = [
 def write_imdb(root, train_size=400, test_size=300, seed=0):
     """`imdb/train.csv.gz` and `imdb/test.csv.gz` under `root` (columns id, rating, label, text)."""
     rng = np.random.default_rng(seed)
+    return write_reviews(
+        root, *([_review(rng, index % 2) for index in range(size)] for size in (train_size, test_size))
+    )
+
+
+def write_reviews(root, train_texts, test_texts):
+    """The IMDB files under `root` holding the given reviews, labelled positive and negative in turn."""
     (root / "imdb").mkdir(parents=True, exist_ok=True)
-    for split, size in (("train", train_size), ("test", test_size)):
+    for split, texts in (("train", train_texts), ("test", test_texts)):
         with gzip.open(root / "imdb" / f"{split}.csv.gz", "wt", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["id", "rating", "label", "text"])
-            for index in range(size):
+            for index, review in enumerate(texts):
                 label = index % 2
-                writer.writerow([index, 8 if label else 2, label, _review(rng, label)])
+                writer.writerow([index, 8 if label else 2, label, review])
     return root
 
 

@@ -16,6 +16,7 @@ from tasks.char_lm import data
 from tasks.char_lm.config import PRESETS, CharLmConfig
 from tasks.char_lm.task import score_all
 from tasks.char_lm.train import train_and_evaluate
+from tests import fixtures
 from tests.conftest import ROOT, assert_each_weight_stored_once
 from zoo.config import from_dict
 from zoo.metrics import bits_per_token
@@ -89,6 +90,60 @@ def test_too_small_or_missing_corpus_is_a_clear_error(tmp_path):
         data.make_splits(_config(tmp_path / "few.txt", tmp_path))
     with pytest.raises(FileNotFoundError, match="missing.txt"):
         data.make_splits(_config(tmp_path / "missing.txt", tmp_path))
+
+
+def test_pretraining_reads_imdb_words_or_clauses_in_the_corpus_characters_and_no_held_out_text(tmp_path):
+    names = _write_names(tmp_path / "names.txt")
+    config = _config(tmp_path / "names.txt", tmp_path, data_dir=str(tmp_path), pretrain_corpus="imdb")
+    splits = data.make_splits(config)
+    vocabulary = data.build_vocabulary(splits.train.texts)
+    held_out = splits.test.texts[0]
+    reviews = [
+        f"The {held_out}es of this film!<br />Its stego and raptor scenes, sadly, bore.",
+        "Velociraptors rule us; a tyrannosaurus roars, 10/10.",
+    ]
+    fixtures.write_reviews(tmp_path, reviews[:1], reviews[1:])
+    # No space in the corpus: words, lower-cased, in its characters, never one holding a held-out name.
+    words = data.pretraining_lines(config, splits, vocabulary).texts
+    expected = {"the", "this", "its", "stego", "raptor", "scenes", "bore", "velociraptors", "rule", "tyrannosaurus"}
+    assert set(words) == expected | {"roars"} - set(splits.validation.texts + splits.test.texts)
+    assert not any(held_out in word for word in words) and len(names) > len(splits.train.texts)
+    config.pretrain_sequences = 2
+    sample = data.pretraining_lines(config, splits, vocabulary).texts
+    assert len(sample) == 2 and set(sample) <= set(words)
+    assert data.pretraining_lines(config, splits, vocabulary).texts == sample  # seeded
+
+    # With a space: clauses ended by punctuation, of 20 to max_length characters, case kept when asked.
+    config.lowercase, config.pretrain_sequences = False, 100
+    vocabulary = sorted(set(vocabulary) | set(" ,;!Tt") | set(" ".join(reviews)) - set("0/<>"))
+    clauses = data.pretraining_lines(config, splits, vocabulary).texts
+    assert clauses == ["Its stego and raptor scenes,", "Velociraptors rule us;", "a tyrannosaurus roars,"]
+    config.max_length = 25
+    assert data.pretraining_lines(config, splits, vocabulary).texts == clauses[1:]
+
+
+def test_a_run_killed_after_pretraining_resumes_without_pretraining_again(tmp_path):
+    class Interrupt(Exception):
+        pass
+
+    class InterruptSecondEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                raise Interrupt
+
+    _write_names(tmp_path / "names.txt")
+    fixtures.write_reviews(tmp_path, ["Velociraptors roar, and a stegosaurus; tyrannosaurus rex!"], ["Brachio, too."])
+    config = _config(tmp_path / "names.txt", tmp_path / "run", data_dir=str(tmp_path), pretrain_corpus="imdb")
+    config.pretrain_epochs = 2
+    with pytest.raises(Interrupt):
+        train_and_evaluate(config, callbacks=[InterruptSecondEpoch()])
+    pretraining = tmp_path / "run" / "pretraining"
+    assert (pretraining / "history.csv").read_text().count("\n") == 1 + config.pretrain_epochs
+    pretrained_at = (pretraining / "checkpoints" / "best.weights.h5").stat().st_mtime_ns
+    config.resume = True
+    metrics = train_and_evaluate(config)
+    assert (pretraining / "checkpoints" / "best.weights.h5").stat().st_mtime_ns == pretrained_at
+    assert metrics["pretraining_epochs_run"] == config.pretrain_epochs and metrics["epochs_run"] == config.epochs
 
 
 def test_next_character_distribution_sums_to_one_and_steps_match_the_sequence(tiny_run):

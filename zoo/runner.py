@@ -8,6 +8,7 @@ A task's `train.py` is its entry point and nothing more:
 `python -m tasks.<name>.train [flags]`, which also re-scores an existing export with `--evaluate DIR`.
 """
 
+import dataclasses
 import json
 import math
 
@@ -15,6 +16,7 @@ from zoo import export, flags, training
 from zoo.config import from_dict
 
 SPLITS = ("validation", "test")
+PRETRAINING_DIR = "pretraining"  # the pretraining stage's run directory, inside the run's
 
 
 def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
@@ -42,6 +44,10 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
     with strategy.scope():
         data = task.build_data()
         model = task.build_model(data)
+    pretraining = task.pretraining(data)
+    if pretraining:
+        _pretrain(task, model, data, pretraining, workdir / PRETRAINING_DIR, strategy)
+    with strategy.scope():
         decay_steps = int(data.train.cardinality()) * config.epochs
         model.compile(
             optimizer=training.build_optimizer(config.optimizer, model, decay_steps),
@@ -77,6 +83,9 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
         "training_time_s": training_time,
         "parameters": inference.count_params(),
     }
+    if pretraining:
+        metrics["pretraining_epochs_run"] = training.epochs_logged(workdir / PRETRAINING_DIR)
+        metrics["pretraining_time_s"] = training.training_seconds(workdir / PRETRAINING_DIR)
     if evaluations["test"].details:
         metrics["test_details"] = evaluations["test"].details
     (workdir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -91,6 +100,7 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
         "command": command or flags.command_line(f"tasks.{task.name}.train"),
         "hyperparameters": config.to_dict(),
         "training_time_s": training_time,
+        **{key: metrics[key] for key in ("pretraining_time_s",) if key in metrics},
         "parameters": metrics["parameters"],
     }
     target = config.export.export_dir or workdir / "export"
@@ -98,6 +108,26 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
         target, inference, task.endpoints(inference, data), card, config, task.export_files(inference, data)
     )
     return metrics
+
+
+def _pretrain(task, model, data, pretraining, workdir, strategy):
+    """Fits `model` on `pretraining.train` in its own run directory (so it resumes like the main stage, and a
+    resumed run that finished it only loads its best epoch), keeping the epoch with the lowest validation loss."""
+    optimizer_config = dataclasses.replace(task.config.optimizer, learning_rate=pretraining.learning_rate)
+    with strategy.scope():
+        decay_steps = int(pretraining.train.cardinality()) * pretraining.epochs
+        model.compile(optimizer=training.build_optimizer(optimizer_config, model, decay_steps), loss=task.loss(model))
+    training.fit(
+        model,
+        pretraining.train,
+        data.validation,
+        pretraining.epochs,
+        workdir,
+        "val_loss",
+        task.config.resume,
+        mode="min",
+        strategy=strategy,
+    )
 
 
 def _from_export(task_class, export_dir, data_dir):

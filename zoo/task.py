@@ -4,7 +4,7 @@ every task the same way (compare TensorFlow Model Garden's `official/core/base_t
 A task is its config dataclass (a `zoo.config.RunConfig`), its data, its model and a `Task` subclass
 that ties them together. The runner calls, in order:
 
-    build_data -> build_model -> loss, metrics -> validation_scorer -> (fit)
+    build_data -> build_model -> pretraining -> loss, metrics -> validation_scorer -> (fit)
     -> inference_model -> evaluate("validation"), evaluate("test") -> endpoints, export_files -> card -> (export)
 
 and owns everything around those calls: the run directory, seeding, the distribution strategy, the
@@ -42,6 +42,20 @@ class Evaluation(NamedTuple):
     details: dict = {}
 
 
+class Pretraining(NamedTuple):
+    """What `Task.pretraining` returns: a first stage of training on other data, before the task's own.
+
+    Attributes:
+        train: batched `(inputs, targets)` in the task's own form, with a known number of batches.
+        epochs: passes over `train`; the epoch with the lowest loss on the task's validation data is kept.
+        learning_rate: the peak learning rate of this stage (the rest of the optimizer is the task's).
+    """
+
+    train: Any
+    epochs: int
+    learning_rate: float
+
+
 class Task:
     """One task's pieces. Subclasses set the class attributes and implement the methods without defaults.
 
@@ -74,6 +88,11 @@ class Task:
     def build_model(self, data):
         """The Keras model `fit` trains. Runs under the distribution strategy's scope."""
         raise NotImplementedError
+
+    def pretraining(self, data):
+        """A `Pretraining` the runner fits `model` on before the task's own training data (then with a fresh
+        optimizer), or None (the default) for none."""
+        return None
 
     def loss(self, model):
         """The training loss for `model`'s outputs."""

@@ -26,6 +26,13 @@ class CharLmConfig(RunConfig):
         ngram_mixture: mix the Kneser-Ney baseline into the exported model, at the weight that is best on
             validation (`zoo.language_model.best_ngram_weight`; none if 0 is best).
         model_name: the export's name in `saved_models/`; default the corpus (or the text file's stem).
+        pretrain_corpus: `imdb`: before the corpus itself, train on pieces of the IMDB reviews (read from the
+            data directory) written in the corpus's characters (`data.pretraining_lines`); empty: no
+            pretraining.
+        pretrain_sequences: the most pieces pretrained on (a seeded sample of them).
+        pretrain_epochs: passes over those pieces; the one with the lowest validation loss is kept.
+        pretrain_batch_size: sequences per pretraining batch.
+        pretrain_learning_rate: the pretraining stage's peak learning rate.
     """
 
     # Data
@@ -41,6 +48,13 @@ class CharLmConfig(RunConfig):
     max_sample_length: int = 64
     ngram_mixture: bool = True
     model_name: str = ""
+
+    # Pretraining
+    pretrain_corpus: Literal["", "imdb"] = ""
+    pretrain_sequences: int = 200_000
+    pretrain_epochs: int = 2
+    pretrain_batch_size: int = 128
+    pretrain_learning_rate: float = 2e-3
 
     # Training
     epochs: int = 40

@@ -8,13 +8,15 @@ that order; a name that occurs twice (after lower-casing) is kept once, so no na
 """
 
 import importlib
+import re
+import string
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
-from data_pipelines import sources, text
+from data_pipelines import corpora, sources, text
 from data_pipelines.splits import Splits
 
 FILES = {"dinos": "dinos/dinos.txt", "shakespeare": "dinos/shakespeare.txt"}
@@ -99,6 +101,37 @@ def make_splits(config):
     )
 
 
+def pretraining_lines(config, splits, vocabulary):
+    """Pieces of the IMDB reviews (both official splits) to pretrain on: their clauses (ended by `,;:.!?`) of
+    20 to `max_length` characters when `vocabulary` has a space, else their words (punctuation around them stripped) of 3 or more characters.
+
+    Only pieces written wholly in `vocabulary`'s characters are kept (lower-cased first when the corpus is),
+    and none that contains a validation or test sequence, so that pretraining never reads held-out text (a
+    review may quote a sonnet, or name a dinosaur). Deduplicated, then a seeded sample of
+    `pretrain_sequences`, as `Lines`.
+    """
+    reviews = corpora.load_imdb(config.data.data_dir)
+    allowed = set(vocabulary)
+    clauses = " " in allowed
+    pieces = set()
+    for review in (*reviews["train"].texts, *reviews["test"].texts):
+        review = review.replace("<br />", " ")
+        review = review.lower() if config.lowercase else review
+        if clauses:
+            candidates = (piece.strip() for piece in re.split(r"(?<=[,;:.!?])\s+", review))
+            pieces.update(piece for piece in candidates if 20 <= len(piece) <= config.max_length)
+        else:
+            words = (word.strip(string.punctuation) for word in review.split())
+            pieces.update(word for word in words if 3 <= len(word) <= config.max_length)
+    pieces = sorted(piece for piece in pieces if set(piece) <= allowed)
+    held_out = set(splits.validation.texts) | set(splits.test.texts)
+    everything = "\n".join(pieces)
+    quoted = [sequence for sequence in held_out if sequence in everything]
+    pieces = [piece for piece in pieces if not any(sequence in piece for sequence in quoted)]
+    order = np.random.default_rng(config.seed).permutation(len(pieces))[: config.pretrain_sequences]
+    return Lines([pieces[index] for index in sorted(order)])
+
+
 def build_vocabulary(texts):
     """The characters of `texts`, sorted; the model's ids follow this order from `FIRST_CHAR_ID`."""
     return sorted(set("".join(texts)))
@@ -121,9 +154,9 @@ def encode(texts, vocabulary, max_length):
     return inputs, targets
 
 
-def make_dataset(lines, vocabulary, config, training):
+def make_dataset(lines, vocabulary, config, training, batch_size=None):
     """Length-bucketed batches of `(inputs (batch, time), targets (batch, time))`, targets padded with
-    `text.PAD_LABEL`; shuffled when `training`."""
+    `text.PAD_LABEL`; shuffled when `training`. `batch_size` defaults to the config's."""
     inputs, targets = encode(lines.texts, vocabulary, config.max_length)
     dataset = text.ragged_rows_dataset(inputs, targets)
     if training:
@@ -131,6 +164,6 @@ def make_dataset(lines, vocabulary, config, training):
     lengths = inputs.row_lengths().numpy()
     boundaries = text.length_bucket_boundaries(lengths, config.data.num_buckets)
     batches = text.bucketed_batches(
-        dataset, config.data.batch_size, boundaries, lengths, padding_values=(text.PAD_ID, text.PAD_LABEL)
+        dataset, batch_size or config.data.batch_size, boundaries, lengths, padding_values=(text.PAD_ID, text.PAD_LABEL)
     )
     return batches.prefetch(tf.data.AUTOTUNE)

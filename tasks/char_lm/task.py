@@ -21,7 +21,7 @@ from zoo.language_model import (
     best_ngram_weight,
 )
 from zoo.layers import NGramTable
-from zoo.task import Evaluation
+from zoo.task import Evaluation, Pretraining
 
 NOVELTY_SAMPLES = 1000
 SAMPLE_SIGNATURE = [
@@ -37,6 +37,7 @@ SAMPLE_SIGNATURE = [
 @dataclasses.dataclass
 class CharLmData(LanguageModelData):
     vocabulary: Any = None  # the training characters
+    pretraining_sequences: int = 0  # how many sequences `CharLmTask.pretraining` read
 
 
 def score_all(model, texts, batch_size=256):
@@ -72,6 +73,14 @@ class CharLmTask(LanguageModelTask):
 
     def build_model(self, data):
         return build_language_model(self.config, data.vocabulary)
+
+    def pretraining(self, data):
+        if not self.config.pretrain_corpus:
+            return None
+        lines = corpus.pretraining_lines(self.config, data.splits, data.vocabulary)
+        data.pretraining_sequences = len(lines.texts)
+        batches = corpus.make_dataset(lines, data.vocabulary, self.config, True, self.config.pretrain_batch_size)
+        return Pretraining(batches, self.config.pretrain_epochs, self.config.pretrain_learning_rate)
 
     def inference_model(self, model, data):
         recurrent = super().inference_model(model, data)
@@ -131,6 +140,7 @@ class CharLmTask(LanguageModelTask):
                 f", seed {corpus.SPLIT_SEED}; duplicate names kept once",
                 "lowercase": self.config.lowercase,
                 "vocabulary": "".join(data.vocabulary),
+                **({"pretraining": self._pretraining_source(data)} if self.config.pretrain_corpus else {}),
             },
             "evaluation": "bits per character of this exported model on every held-out sequence, the end of "
             "each sequence counted as a character; beside it interpolated Kneser-Ney character n-grams "
@@ -155,3 +165,11 @@ class CharLmTask(LanguageModelTask):
             "ngram_order": test.details["ngram_order"],
             "ngram_validation_bits_per_char": test.details["ngram_validation_bits_per_char"],
         }
+
+    def _pretraining_source(self, data):
+        pieces = "clauses" if " " in data.vocabulary else "words"
+        return (
+            f"first {self.config.pretrain_epochs} epochs on {data.pretraining_sequences:,} {pieces} of the IMDB "
+            "reviews (both official splits) written in the vocabulary's characters, none holding a validation or "
+            "test sequence (tasks.char_lm.data.pretraining_lines); then the corpus itself"
+        )
