@@ -108,7 +108,16 @@ def test_pretraining_reads_imdb_words_or_clauses_in_the_corpus_characters_and_no
     expected = {"the", "this", "its", "stego", "raptor", "scenes", "bore", "velociraptors", "rule", "tyrannosaurus"}
     assert set(words) == expected | {"roars"} - set(splits.validation.texts + splits.test.texts)
     assert not any(held_out in word for word in words) and len(names) > len(splits.train.texts)
-    config.pretrain_sequences = 2
+    # A word list too: its lines, lower-cased, with the same rules.
+    (tmp_path / "words.txt").write_text(f"Brachiosaurus\n\n{held_out}\ndiplodocus\nstego\n", encoding="utf-8")
+    config.pretrain_file = str(tmp_path / "words.txt")
+    assert set(data.pretraining_lines(config, splits, vocabulary).texts) == set(words) | {"brachiosaurus"}
+    config.pretrain_corpus = ""
+    assert data.pretraining_lines(config, splits, vocabulary).texts == ["brachiosaurus", "stego"]
+    config.pretrain_file = str(tmp_path / "missing.txt")
+    with pytest.raises(FileNotFoundError, match="missing.txt"):
+        data.pretraining_lines(config, splits, vocabulary)
+    config.pretrain_corpus, config.pretrain_file, config.pretrain_sequences = "imdb", "", 2
     sample = data.pretraining_lines(config, splits, vocabulary).texts
     assert len(sample) == 2 and set(sample) <= set(words)
     assert data.pretraining_lines(config, splits, vocabulary).texts == sample  # seeded

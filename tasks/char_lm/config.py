@@ -27,8 +27,9 @@ class CharLmConfig(RunConfig):
             validation (`zoo.language_model.best_ngram_weight`; none if 0 is best).
         model_name: the export's name in `saved_models/`; default the corpus (or the text file's stem).
         pretrain_corpus: `imdb`: before the corpus itself, train on pieces of the IMDB reviews (read from the
-            data directory) written in the corpus's characters (`data.pretraining_lines`); empty: no
-            pretraining.
+            data directory) written in the corpus's characters (`data.pretraining_lines`); empty: none.
+        pretrain_file: a UTF-8 text file to pretrain on too (or alone), one sequence per line, e.g. a word
+            list such as Debian's `/usr/share/dict/american-english-insane` for a corpus of names.
         pretrain_sequences: the most pieces pretrained on (a seeded sample of them).
         pretrain_epochs: passes over those pieces; the one with the lowest validation loss is kept.
         pretrain_batch_size: sequences per pretraining batch.
@@ -51,6 +52,7 @@ class CharLmConfig(RunConfig):
 
     # Pretraining
     pretrain_corpus: Literal["", "imdb"] = ""
+    pretrain_file: str = ""
     pretrain_sequences: int = 200_000
     pretrain_epochs: int = 2
     pretrain_batch_size: int = 128

@@ -102,34 +102,49 @@ def make_splits(config):
 
 
 def pretraining_lines(config, splits, vocabulary):
-    """Pieces of the IMDB reviews (both official splits) to pretrain on: their clauses (ended by `,;:.!?`) of
-    20 to `max_length` characters when `vocabulary` has a space, else their words (punctuation around them stripped) of 3 or more characters.
+    """The sequences to pretrain on: pieces of the IMDB reviews (`pretrain_corpus`) and the lines of
+    `pretrain_file`, together.
 
-    Only pieces written wholly in `vocabulary`'s characters are kept (lower-cased first when the corpus is),
-    and none that contains a validation or test sequence, so that pretraining never reads held-out text (a
-    review may quote a sonnet, or name a dinosaur). Deduplicated, then a seeded sample of
+    Only sequences written wholly in `vocabulary`'s characters are kept (lower-cased first when the corpus
+    is), and none that contains a validation or test sequence, so that pretraining never reads held-out text
+    (a review may quote a sonnet; a dictionary may hold a dinosaur). Deduplicated, then a seeded sample of
     `pretrain_sequences`, as `Lines`.
     """
-    reviews = corpora.load_imdb(config.data.data_dir)
+    candidates = set()
+    if config.pretrain_corpus == "imdb":
+        candidates.update(review_pieces(config, clauses=" " in vocabulary))
+    if config.pretrain_file:
+        path = Path(config.pretrain_file).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"pretrain_file {path} does not exist")
+        lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+        candidates.update(line.lower() if config.lowercase else line for line in lines if line)
     allowed = set(vocabulary)
-    clauses = " " in allowed
-    pieces = set()
-    for review in (*reviews["train"].texts, *reviews["test"].texts):
-        review = review.replace("<br />", " ")
-        review = review.lower() if config.lowercase else review
-        if clauses:
-            candidates = (piece.strip() for piece in re.split(r"(?<=[,;:.!?])\s+", review))
-            pieces.update(piece for piece in candidates if 20 <= len(piece) <= config.max_length)
-        else:
-            words = (word.strip(string.punctuation) for word in review.split())
-            pieces.update(word for word in words if 3 <= len(word) <= config.max_length)
-    pieces = sorted(piece for piece in pieces if set(piece) <= allowed)
+    pieces = sorted(piece for piece in candidates if len(piece) <= config.max_length and set(piece) <= allowed)
     held_out = set(splits.validation.texts) | set(splits.test.texts)
     everything = "\n".join(pieces)
     quoted = [sequence for sequence in held_out if sequence in everything]
     pieces = [piece for piece in pieces if not any(sequence in piece for sequence in quoted)]
     order = np.random.default_rng(config.seed).permutation(len(pieces))[: config.pretrain_sequences]
     return Lines([pieces[index] for index in sorted(order)])
+
+
+def review_pieces(config, clauses):
+    """The IMDB reviews (both official splits) cut into clauses (ended by `,;:.!?`) of 20 or more characters,
+    or into words (punctuation around them stripped) of 3 or more; lower-cased when the corpus is."""
+    reviews = corpora.load_imdb(config.data.data_dir)
+    pieces = set()
+    for review in (*reviews["train"].texts, *reviews["test"].texts):
+        review = review.replace("<br />", " ")
+        review = review.lower() if config.lowercase else review
+        if clauses:
+            candidates = (piece.strip() for piece in re.split(r"(?<=[,;:.!?])\s+", review))
+            pieces.update(piece for piece in candidates if len(piece) >= 20)
+        else:
+            pieces.update(
+                word for word in (word.strip(string.punctuation) for word in review.split()) if len(word) >= 3
+            )
+    return pieces
 
 
 def build_vocabulary(texts):

@@ -75,7 +75,7 @@ class CharLmTask(LanguageModelTask):
         return build_language_model(self.config, data.vocabulary)
 
     def pretraining(self, data):
-        if not self.config.pretrain_corpus:
+        if not (self.config.pretrain_corpus or self.config.pretrain_file):
             return None
         lines = corpus.pretraining_lines(self.config, data.splits, data.vocabulary)
         data.pretraining_sequences = len(lines.texts)
@@ -140,7 +140,7 @@ class CharLmTask(LanguageModelTask):
                 f", seed {corpus.SPLIT_SEED}; duplicate names kept once",
                 "lowercase": self.config.lowercase,
                 "vocabulary": "".join(data.vocabulary),
-                **({"pretraining": self._pretraining_source(data)} if self.config.pretrain_corpus else {}),
+                **({"pretraining": self._pretraining_source(data)} if data.pretraining_sequences else {}),
             },
             "evaluation": "bits per character of this exported model on every held-out sequence, the end of "
             "each sequence counted as a character; beside it interpolated Kneser-Ney character n-grams "
@@ -167,9 +167,14 @@ class CharLmTask(LanguageModelTask):
         }
 
     def _pretraining_source(self, data):
-        pieces = "clauses" if " " in data.vocabulary else "words"
+        sources = []
+        if self.config.pretrain_corpus:
+            pieces = "clauses" if " " in data.vocabulary else "words"
+            sources.append(f"{pieces} of the IMDB reviews (both official splits)")
+        if self.config.pretrain_file:
+            sources.append(f"the lines of {self.config.pretrain_file}")
         return (
-            f"first {self.config.pretrain_epochs} epochs on {data.pretraining_sequences:,} {pieces} of the IMDB "
-            "reviews (both official splits) written in the vocabulary's characters, none holding a validation or "
+            f"first {self.config.pretrain_epochs} epochs on {data.pretraining_sequences:,} sequences: "
+            f"{' and '.join(sources)}, written in the vocabulary's characters, none holding a validation or "
             "test sequence (tasks.char_lm.data.pretraining_lines); then the corpus itself"
         )
