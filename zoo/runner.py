@@ -1,4 +1,5 @@
-"""One runner for every task: config -> data -> model -> fit -> evaluate -> metrics.json -> model card -> export.
+"""One runner for every task: config -> data -> model -> (pretraining) -> fit -> evaluate -> metrics.json -> model
+card -> export.
 
 A task's `train.py` is its entry point and nothing more:
 
@@ -20,7 +21,8 @@ PRETRAINING_DIR = "pretraining"  # the pretraining stage's run directory, inside
 
 
 def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
-    """Trains `task`'s model, keeps the best epoch by `task.monitor`, evaluates the model that is exported
+    """Trains `task`'s model (after its pretraining stage, if `task.pretraining` gives one, in
+    `workdir/pretraining`), keeps the best epoch by `task.monitor`, evaluates the model that is exported
     on validation and test, writes `metrics.json` and the model card, and exports atomically.
 
     Args:
