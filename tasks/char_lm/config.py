@@ -3,7 +3,7 @@
 import dataclasses
 from typing import Literal
 
-from zoo.config import DataConfig, RecurrentConfig, RunConfig, SplitConfig, section_defaults
+from zoo.config import DataConfig, RecurrentConfig, RunConfig, SplitConfig, at_least, checked, section_defaults
 
 CORPORA = ("dinos", "shakespeare", "names")
 
@@ -53,10 +53,10 @@ class CharLmConfig(RunConfig):
     # Pretraining
     pretrain_corpus: Literal["", "imdb"] = ""
     pretrain_file: str = ""
-    pretrain_sequences: int = 200_000
-    pretrain_epochs: int = 2
-    pretrain_batch_size: int = 128
-    pretrain_learning_rate: float = 2e-3
+    pretrain_sequences: int = at_least(200_000, 1, "sequence")
+    pretrain_epochs: int = at_least(2, 1, "epoch")
+    pretrain_batch_size: int = at_least(128, 1, "sequence")
+    pretrain_learning_rate: float = checked(2e-3, lambda value: value > 0, "positive")
 
     # Training
     epochs: int = 40
