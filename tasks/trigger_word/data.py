@@ -46,7 +46,8 @@ BACKGROUND_KINDS = {
     "test": ["recording", "pink", "babble", "sounds"],
 }
 FREEDESKTOP_SOUNDS = Path("/usr/share/sounds/freedesktop/stereo")
-WORD_LIST = Path("/usr/share/dict/words")
+# wamerican's list by its own name: /usr/share/dict/words is whichever installed list debconf chose last.
+WORD_LIST = Path("/usr/share/dict/american-english")
 ORDINARY_WORDS = 60  # random dictionary words, besides the confusable ones
 POSITIVE_TAKES = 12  # synthesized takes of the trigger per voice (variant, speed and pitch drawn)
 NEGATIVE_TAKES = 3  # voices each negative word is spoken by, per split
