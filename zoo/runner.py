@@ -102,7 +102,7 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
         "command": command or flags.command_line(f"tasks.{task.name}.train"),
         "hyperparameters": config.to_dict(),
         "training_time_s": training_time,
-        **{key: metrics[key] for key in ("pretraining_time_s",) if key in metrics},
+        **({"pretraining_time_s": metrics["pretraining_time_s"]} if pretraining else {}),
         "parameters": metrics["parameters"],
     }
     target = config.export.export_dir or workdir / "export"
