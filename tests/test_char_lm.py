@@ -215,6 +215,8 @@ def test_train_export_and_plain_saved_model_sample_and_score_like_keras(tiny_run
     assert len(set(loaded.sample(16, 1.0, 5, "", 0, 1.0)["text"].numpy()) ^ set(expected)) > 0
     strings = tf.constant(names[:5] + ["qqqq", ""])
     np.testing.assert_allclose(loaded.serve(strings)["log_prob"].numpy(), model.score(strings)[0].numpy(), rtol=1e-5)
+    scored = loaded.signatures["score"](strings=strings)
+    np.testing.assert_array_equal(scored["log_prob"].numpy(), loaded.serve(strings)["log_prob"].numpy())
     assert_each_weight_stored_once(workdir / "export")
 
 

@@ -120,8 +120,12 @@ class CharLmTask(LanguageModelTask):
             log_prob, length = inference_model.score(strings)
             return {"log_prob": log_prob, "bits_per_char": -log_prob / tf.cast(length, tf.float32) / math.log(2)}
 
+        strings = [tf.TensorSpec([None], tf.string, name="strings")]
+        # `score` is scoring's name in every language model's export (music's too); `serve` is the signature
+        # every export has, for `zoo.load` and the server.
         return {
-            "serve": (serve, [tf.TensorSpec([None], tf.string, name="strings")]),
+            "serve": (serve, strings),
+            "score": (serve, strings),
             "sample": (inference_model.sample, SAMPLE_SIGNATURE),
         }
 
@@ -152,10 +156,12 @@ class CharLmTask(LanguageModelTask):
             "inputs": {
                 "serve": "strings (batch,): any text; characters never seen in training score as the unknown one; "
                 "a string over 20,000 characters is scored on its first 20,000",
+                "score": "as serve",
                 "sample": f"num_samples, temperature, seed, prefix (a string to continue), top_k, top_p; {SAMPLING_RANGES}",
             },
             "outputs": {
                 "serve": "log_prob float32 (batch,): natural log P(string, then its end); bits_per_char",
+                "score": "as serve",
                 "sample": "text string (num_samples,): prefix + sampled continuation; log_prob",
             },
             # Two held-out sequences and one that should score badly in any corpus.
