@@ -120,12 +120,12 @@ class CharLmTask(LanguageModelTask):
             log_prob, length = inference_model.score(strings)
             return {"log_prob": log_prob, "bits_per_char": -log_prob / tf.cast(length, tf.float32) / math.log(2)}
 
-        strings = [tf.TensorSpec([None], tf.string, name="strings")]
+        scoring_signature = [tf.TensorSpec([None], tf.string, name="strings")]
         # `score` is scoring's name in every language model's export (music's too); `serve` is the signature
         # every export has, for `zoo.load` and the server.
         return {
-            "serve": (serve, strings),
-            "score": (serve, strings),
+            "serve": (serve, scoring_signature),
+            "score": (serve, scoring_signature),
             "sample": (inference_model.sample, SAMPLE_SIGNATURE),
         }
 
