@@ -13,6 +13,7 @@ import zoo
 from data_pipelines import corpora, sources
 from tasks.translation import data, dates
 from tasks.translation.config import PRESETS, TranslationConfig
+from tasks.translation.model import build_translator
 from tasks.translation.train import train_and_evaluate
 from tests.conftest import ROOT, assert_each_weight_stored_once
 from zoo.config import from_dict
@@ -104,6 +105,25 @@ def tiny_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("translation_tiny")
     config = from_dict(TranslationConfig, {**PRESETS["tiny"], "out_dir": str(workdir)})
     return workdir, train_and_evaluate(config)
+
+
+def test_gru_encoder_of_two_layers_translates_and_survives_save_and_load(tmp_path):
+    """The encoder is the shared `RecurrentStack`: any cell (a GRU hands the bridge one state per direction,
+    an LSTM two) and depth, named by the `recurrent` section (flat names, as older config.json files have
+    them, land there)."""
+    config = from_dict(TranslationConfig, {**PRESETS["tiny"], "cell": "gru", "num_layers": 2, "dropout": 0.1})
+    assert config.recurrent.cell == "gru" and config.recurrent.hidden_dim == 8
+    model = build_translator(config, list("0123456789 -abcdefghijklmnopqrstuvwxyz"), list("0123456789-"))
+    sentences = tf.constant(["3rd of March 2021", ""])
+    source_ids = model.source_ids(sentences)
+    logits, _ = model.teacher_forced(source_ids, tf.constant([[data.START_ID, 5, 6]] * 2))
+    assert logits.shape == (2, 3, model.target_vocab_size)
+    model.save(tmp_path / "gru.keras")
+    loaded = keras.saving.load_model(tmp_path / "gru.keras")
+    assert loaded.cell == "gru" and loaded.num_layers == 2
+    expected, actual = model.translate(sentences, 2, 0.5), loaded.translate(sentences, 2, 0.5)
+    np.testing.assert_array_equal(expected["translation"].numpy(), actual["translation"].numpy())
+    np.testing.assert_allclose(expected["score"].numpy(), actual["score"].numpy(), rtol=1e-6)
 
 
 def test_tiny_train_export_and_plain_saved_model_match_keras(tiny_run):

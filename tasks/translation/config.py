@@ -3,7 +3,7 @@
 import dataclasses
 from typing import Literal
 
-from zoo.config import DataConfig, RunConfig, at_least, section_defaults
+from zoo.config import DataConfig, RecurrentConfig, RunConfig, at_least, section_defaults
 
 DATASETS = ("dates", "anki")
 LANGUAGES = ("spa", "fra", "deu")
@@ -11,7 +11,7 @@ LANGUAGES = ("spa", "fra", "deu")
 
 @dataclasses.dataclass
 class TranslationConfig(RunConfig):
-    """Encoder-decoder: bidirectional LSTM encoder, additive attention, LSTM decoder, beam search.
+    """Encoder-decoder: bidirectional recurrent encoder, additive attention, LSTM decoder, beam search.
 
     Attributes:
         dataset: `dates` (generated human-readable dates -> ISO `YYYY-MM-DD`, character level) or
@@ -24,11 +24,10 @@ class TranslationConfig(RunConfig):
         max_source_length: tokens (characters for dates) read from an input; longer inputs are cut.
         max_target_length: the most tokens decoded; also the longest training target kept.
         embedding_dim: source and target embedding size.
-        hidden_dim: encoder units per direction.
-        num_layers: stacked bidirectional encoder layers.
+        recurrent: the bidirectional encoder (`hidden_dim` units per direction); its dropout is also applied to
+            the embeddings, the encoder outputs and the decoder's output layer.
         decoder_hidden_dim: decoder LSTM units.
         attention_hidden_dim: hidden size of the additive attention.
-        dropout: dropout on embeddings, encoder outputs and the decoder's output layer.
         beam_width: the exported model's default beam width (1 is greedy).
         length_alpha: the exported model's default length-normalization exponent.
     """
@@ -45,11 +44,9 @@ class TranslationConfig(RunConfig):
 
     # Model
     embedding_dim: int = 128
-    hidden_dim: int = 192
-    num_layers: int = 1
+    recurrent: RecurrentConfig = section_defaults(RecurrentConfig, cell="lstm", hidden_dim=192, dropout=0.3)
     decoder_hidden_dim: int = 256
     attention_hidden_dim: int = 192
-    dropout: float = 0.3
 
     # Decoding of the export
     beam_width: int = at_least(4, 1)

@@ -1,5 +1,6 @@
 """The attention encoder-decoder, end to end: raw strings in, translated strings out."""
 
+import dataclasses
 import json
 
 import keras
@@ -24,7 +25,8 @@ def _embedding(size, dim, name):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class Translator(keras.Model):
-    """Bidirectional LSTM encoder, additive attention, LSTM decoder, with in-graph decoding.
+    """Bidirectional recurrent encoder (LSTM by default), additive attention, LSTM decoder, with in-graph
+    decoding.
 
     The decoder LSTM reads the previous target token; its output attends over the encoder outputs
     (Bahdanau's additive score, applied after the recurrent step as in Luong et al. 2015, so teacher
@@ -38,8 +40,10 @@ class Translator(keras.Model):
         lowercase_source: lower-case inputs before tokenizing.
         max_source_length: tokens read from each input; the rest is cut off.
         max_target_length: the most tokens decoded, the end token included.
-        embedding_dim, hidden_dim, num_layers, decoder_hidden_dim, attention_hidden_dim, dropout: sizes
-            (see `TranslationConfig`).
+        embedding_dim: source and target embedding size.
+        cell, hidden_dim, num_layers, dropout: the bidirectional encoder `RecurrentStack` (its dropout also
+            drops the embeddings, the encoder outputs and the decoder's output layer).
+        decoder_hidden_dim, attention_hidden_dim: the decoder LSTM's units and the attention's hidden size.
 
     Call arguments:
         inputs: `(source_ids, decoder_input_ids)`, int `(batch, source_time)` and
@@ -58,6 +62,7 @@ class Translator(keras.Model):
         max_source_length=50,
         max_target_length=50,
         embedding_dim=256,
+        cell="lstm",
         hidden_dim=256,
         num_layers=1,
         decoder_hidden_dim=384,
@@ -73,6 +78,7 @@ class Translator(keras.Model):
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
         self.embedding_dim = embedding_dim
+        self.cell = cell
         self.hidden_dim = hidden_dim
         self.num_layers = num_layers
         self.decoder_hidden_dim = decoder_hidden_dim
@@ -86,7 +92,7 @@ class Translator(keras.Model):
         self.target_vocab_size = self.target_lookup.vocabulary_size()
         self.source_embedding = _embedding(self.source_vocab_size, embedding_dim, "source_embedding")
         self.encoder = RecurrentStack(
-            "lstm",
+            cell,
             hidden_dim,
             num_layers,
             bidirectional=True,
@@ -108,7 +114,7 @@ class Translator(keras.Model):
         encoded = 2 * self.hidden_dim
         self.source_embedding.build((None, None))
         self.encoder.build((None, None, self.embedding_dim))
-        self.bridge.build((None, 2 * encoded))
+        self.bridge.build((None, self.encoder.states_per_layer * self.hidden_dim))
         self.target_embedding.build((None, None))
         self.decoder.build((None, None, self.embedding_dim))
         self.attention.build((None, None, self.decoder_hidden_dim), (None, None, encoded))
@@ -139,8 +145,9 @@ class Translator(keras.Model):
         mask = tf.not_equal(source_ids, text.PAD_ID)
         embedded = self.dropout_layer(self.source_embedding(source_ids), training=training)
         outputs, *states = self.encoder(embedded, mask=mask, training=training)
-        # The top layer's [h, c] forward and backward.
-        h, c = tf.split(self.bridge(tf.concat(states[-4:], axis=-1)), 2, axis=-1)
+        # The top layer's final states, forward and backward ([h, c] each for an LSTM, [h] for a GRU).
+        top = states[-self.encoder.states_per_layer :]
+        h, c = tf.split(self.bridge(tf.concat(top, axis=-1)), 2, axis=-1)
         return self.dropout_layer(outputs, training=training), mask, [h, c]
 
     def _next_token_logits(self, decoder_outputs, context, training=None):
@@ -246,6 +253,7 @@ class Translator(keras.Model):
                 "max_source_length": self.max_source_length,
                 "max_target_length": self.max_target_length,
                 "embedding_dim": self.embedding_dim,
+                "cell": self.cell,
                 "hidden_dim": self.hidden_dim,
                 "num_layers": self.num_layers,
                 "decoder_hidden_dim": self.decoder_hidden_dim,
@@ -266,11 +274,9 @@ def build_translator(config, source_vocabulary, target_vocabulary):
         max_source_length=config.max_source_length,
         max_target_length=config.max_target_length,
         embedding_dim=config.embedding_dim,
-        hidden_dim=config.hidden_dim,
-        num_layers=config.num_layers,
+        **dataclasses.asdict(config.recurrent),
         decoder_hidden_dim=config.decoder_hidden_dim,
         attention_hidden_dim=config.attention_hidden_dim,
-        dropout=config.dropout,
         name="translator",
     )
 
