@@ -3,6 +3,7 @@ Keras and in the SavedModel, bad input, tiny train -> export -> load on generate
 
 import json
 import math
+import string
 import subprocess
 import sys
 
@@ -90,6 +91,28 @@ def test_too_small_or_missing_corpus_is_a_clear_error(tmp_path):
         data.make_splits(_config(tmp_path / "few.txt", tmp_path))
     with pytest.raises(FileNotFoundError, match="missing.txt"):
         data.make_splits(_config(tmp_path / "missing.txt", tmp_path))
+
+
+def test_latin_lemmas_lose_vowel_quantities_and_homonym_numbers(tmp_path, monkeypatch):
+    lemmas = tmp_path / "lemmes.la"
+    lemmas.write_text(
+        "! collatinus' format: lemma[=variant]|model|...\n"
+        "ăbăcus|lupus|||i, m.|7\n"
+        "Ăbantĭădēs=Ăbāntĭădēs|cometes|||ae, m. npr.|3\n"
+        "Ănās2|aeneas|||ae, f.|1\n"
+        "ădўtum=ădўtŭm|templum|||i, n.|16\n\n",
+        encoding="utf-8",
+    )
+    # Its y with a breve is a Cyrillic letter, which folds to a Cyrillic y.
+    assert data.latin_lemmas([lemmas]) == {"abacus", "Abantiades", "Anas", "ad\u0443tum"}
+    with pytest.raises(FileNotFoundError, match="apt-get install collatinus"):
+        data.latin_lemmas([tmp_path / "missing.la"])
+    # As a pretraining corpus: lower-cased, in the vocabulary's characters (so without the Cyrillic word).
+    monkeypatch.setattr(data, "LATIN_LEMMA_FILES", [lemmas])
+    _write_names(tmp_path / "names.txt")
+    config = _config(tmp_path / "names.txt", tmp_path, pretrain_corpus="latin")
+    splits = data.make_splits(config)
+    assert data.pretraining_lines(config, splits, string.ascii_lowercase).texts == ["abacus", "abantiades", "anas"]
 
 
 def test_pretraining_reads_imdb_words_or_clauses_in_the_corpus_characters_and_no_held_out_text(tmp_path):

@@ -27,7 +27,8 @@ class CharLmConfig(RunConfig):
             validation (`zoo.language_model.best_ngram_weight`; none if 0 is best).
         model_name: the export's name in `saved_models/`; default the corpus (or the text file's stem).
         pretrain_corpus: `imdb`: before the corpus itself, train on pieces of the IMDB reviews (read from the
-            data directory) written in the corpus's characters (`data.pretraining_lines`); empty: none.
+            data directory) written in the corpus's characters (`data.pretraining_lines`); `latin`: on the
+            Latin lemmas of Debian's collatinus, proper names among them (`data.latin_lemmas`); empty: none.
         pretrain_file: a UTF-8 text file to pretrain on too (or alone), one sequence per line, e.g. a word
             list such as Debian's `/usr/share/dict/american-english-insane` for a corpus of names.
         pretrain_sequences: the most pieces pretrained on (a seeded sample of them).
@@ -51,7 +52,7 @@ class CharLmConfig(RunConfig):
     model_name: str = ""
 
     # Pretraining
-    pretrain_corpus: Literal["", "imdb"] = ""
+    pretrain_corpus: Literal["", "imdb", "latin"] = ""
     pretrain_file: str = ""
     pretrain_sequences: int = at_least(200_000, 1, "sequence")
     pretrain_epochs: int = at_least(2, 1, "epoch")

@@ -10,6 +10,7 @@ that order; a name that occurs twice (after lower-casing) is kept once, so no na
 import importlib
 import re
 import string
+import unicodedata
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,6 +24,8 @@ FILES = {"dinos": "dinos/dinos.txt", "shakespeare": "dinos/shakespeare.txt"}
 # The `names` corpus comes from a registry package, so training works with no data directory at all.
 NAME_LOCALES = ("en", "en_GB", "en_IE", "en_IN", "en_KE", "en_NG", "en_NZ", "en_PK", "en_TH", "en_US")
 NAMES_SOURCE = f"first names of faker's English-language locales ({', '.join(NAME_LOCALES)}), MIT licence"
+# Debian's collatinus: Latin lemmas, proper names among them, marked with vowel quantities.
+LATIN_LEMMA_FILES = [Path("/usr/share/collatinus/data") / name for name in ("lemmes.la", "lem_ext.la")]
 SPLIT_SEED = 1234
 END_TOKEN = "</s>"  # ends every sequence; never a character, which unicode_split yields one by one
 END_ID = 2  # after text.PAD_ID and text.UNKNOWN_ID
@@ -102,8 +105,8 @@ def make_splits(config):
 
 
 def pretraining_lines(config, splits, vocabulary):
-    """The sequences to pretrain on: pieces of the IMDB reviews (`pretrain_corpus`) and the lines of
-    `pretrain_file`, together.
+    """The sequences to pretrain on: pieces of the IMDB reviews or the Latin lemmas (`pretrain_corpus`) and
+    the lines of `pretrain_file`, together.
 
     Only sequences written wholly in `vocabulary`'s characters are kept (lower-cased first when the corpus
     is), and none that contains a validation or test sequence, so that pretraining never reads held-out text
@@ -113,6 +116,8 @@ def pretraining_lines(config, splits, vocabulary):
     candidates = set()
     if config.pretrain_corpus == "imdb":
         candidates.update(review_pieces(config, clauses=" " in vocabulary))
+    if config.pretrain_corpus == "latin":
+        candidates.update(lemma.lower() if config.lowercase else lemma for lemma in latin_lemmas())
     if config.pretrain_file:
         path = Path(config.pretrain_file).expanduser()
         if not path.is_file():
@@ -127,6 +132,29 @@ def pretraining_lines(config, splits, vocabulary):
     pieces = [piece for piece in pieces if not any(sequence in piece for sequence in quoted)]
     order = np.random.default_rng(config.seed).permutation(len(pieces))[: config.pretrain_sequences]
     return Lines([pieces[index] for index in sorted(order)])
+
+
+def latin_lemmas(paths=None):
+    """The lemmas of collatinus' Latin dictionaries (`lemma[=variant]|model|...` lines, `!` comments), without
+    their vowel-quantity marks and homonym numbers: `Ăbantĭădēs=Ăbāntĭădēs|cometes|||ae, m. npr.|3` gives
+    `Abantiades`. Letters that fold to no Latin letter stay (collatinus writes a y with a breve as the Cyrillic
+    `ў`), so a vocabulary of Latin letters drops their words."""
+    paths = paths or LATIN_LEMMA_FILES
+    missing = [str(path) for path in paths if not Path(path).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{', '.join(missing)} missing: apt-get install collatinus (Debian) for --pretrain-corpus latin"
+        )
+    lemmas = set()
+    for path in paths:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if not line.strip() or line.startswith("!"):
+                continue
+            lemma = re.sub(r"\d", "", line.split("|", 1)[0].split("=", 1)[0])
+            folded = "".join(char for char in unicodedata.normalize("NFKD", lemma) if not unicodedata.combining(char))
+            if folded:
+                lemmas.add(folded)
+    return lemmas
 
 
 def review_pieces(config, clauses):
