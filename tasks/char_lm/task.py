@@ -178,7 +178,7 @@ class CharLmTask(LanguageModelTask):
             pieces = "clauses" if " " in data.vocabulary else "words"
             sources.append(f"{pieces} of the IMDB reviews (both official splits)")
         if self.config.pretrain_corpus == "latin":
-            sources.append("the Latin lemmas of Debian's collatinus, vowel quantities removed")
+            sources.append("the Latin lemmas of Debian's collatinus (vowel quantities removed)")
         if self.config.pretrain_file:
             sources.append(f"the lines of {self.config.pretrain_file}")
         return (
