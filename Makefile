@@ -32,11 +32,12 @@ run: $(STAMP)
 
 # Test files run on this many processes, each file whole on one (its module fixtures are built once). Much of
 # a test is single-threaded Python (tracing, exports, starting TensorFlow in subprocesses), so two processes on
-# two cores take about two thirds of the time of one.
+# two cores take about two thirds of the time of one. Files go out in collection order (not xdist's most-tests
+# first), so the files marked starts_first begin at once and the processes end together.
 TEST_WORKERS ?= 2
 
 test: $(STAMP) system-packages
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -23,6 +23,8 @@ from tests import fixtures
 from tests.conftest import ROOT
 from zoo import training
 
+pytestmark = pytest.mark.starts_first  # minutes of training in subprocesses
+
 EPOCHS = 2
 TIMEOUT_S = 600
 
