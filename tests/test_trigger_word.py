@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from data_pipelines import audio
-from tasks.trigger_word import data, detect, events
+from tasks.trigger_word import data, detect, events, task
 from tasks.trigger_word.config import PRESETS, TriggerWordConfig
 from tasks.trigger_word.model import TriggerWordDetector
 from tasks.trigger_word.train import train_and_evaluate
@@ -145,6 +145,28 @@ def test_labels_are_the_half_second_after_each_trigger_end():
         ),
     )
     assert delayed[29] == 0 and delayed[30] == 1 and delayed[36] == 1 and delayed[37] == 0
+
+
+def test_negative_weight_falls_on_the_half_second_after_each_negative_end():
+    weights = data.step_weights([1.0, 3.02], 100, 0.04, 5.0)
+    step_ends = (np.arange(100) + 1) * 0.04
+    after = ((step_ends > 1.0) & (step_ends <= 1.5)) | ((step_ends > 3.02) & (step_ends <= 3.52))
+    np.testing.assert_array_equal(weights, np.where(after, 5.0, 1.0).astype(np.float32))
+    np.testing.assert_array_equal(data.step_weights([1.0], 100, 0.04, 1.0), np.ones(100, np.float32))
+
+
+def test_the_loss_weighs_each_step_by_its_weight():
+    labels = tf.constant([[0.0, 0.0, 1.0, 0.0]])
+    probabilities = tf.constant([[0.9, 0.1, 0.8, 0.2]])
+    per_step = task.step_binary_crossentropy(labels, probabilities).numpy()
+    np.testing.assert_allclose(per_step, -np.log([[0.1, 0.9, 0.8, 0.8]]), rtol=1e-5)
+    # Weighting the first step (the one after a negative word, a false accept) moves the batch's loss by it.
+    model = keras.Sequential([keras.layers.Identity()])
+    model.compile(loss=task.step_binary_crossentropy)
+    plain = model.evaluate(probabilities, labels, verbose=0)
+    weighted = model.evaluate(probabilities, labels, sample_weight=tf.constant([[5.0, 1.0, 1.0, 1.0]]), verbose=0)
+    assert plain == pytest.approx(per_step.mean(), rel=1e-5)
+    assert weighted == pytest.approx((per_step * [5, 1, 1, 1]).mean(), rel=1e-5)
 
 
 def test_detection_needs_a_rising_edge_and_the_refractory_gap():

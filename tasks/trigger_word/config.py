@@ -36,6 +36,8 @@ class TriggerWordConfig(RunConfig):
         label_delay: seconds after a trigger's end before its steps are labelled 1 (the label window ends 0.5 s
             after the end either way): the detector hears whether the word goes on ("activate" vs "activates")
             before it must answer. 0 is the classic recipe.
+        negative_weight: loss weight of the steps in the 0.5 s after each negative word ends, where a
+            confusable word sets the detector off (1, the classic recipe, weighs every step alike).
         threshold: probability at which a detection starts.
         refractory_seconds: no second detection this soon after one.
     """
@@ -65,6 +67,7 @@ class TriggerWordConfig(RunConfig):
     )
 
     label_delay: float = checked(0.0, lambda value: 0 <= value < 0.5, "in [0, 0.5)")
+    negative_weight: float = checked(1.0, lambda value: value > 0, "positive")
     threshold: float = checked(0.5, lambda value: 0 < value < 1, "in (0, 1)")
     refractory_seconds: float = 1.0
 

@@ -391,6 +391,10 @@ def trigger_ends(segments):
     return [segment.end for segment in segments if segment.is_trigger]
 
 
+def negative_ends(segments):
+    return [segment.end for segment in segments if not segment.is_trigger]
+
+
 def step_labels(trigger_ends, num_steps, seconds_per_step, delay=0.0):
     """1 for each step whose audio ends more than `delay` and at most `LABEL_SECONDS` after a trigger's end,
     else 0."""
@@ -399,6 +403,16 @@ def step_labels(trigger_ends, num_steps, seconds_per_step, delay=0.0):
     for end in trigger_ends:
         labels[(step_ends > end + delay) & (step_ends <= end + LABEL_SECONDS)] = 1.0
     return labels
+
+
+def step_weights(negative_ends, num_steps, seconds_per_step, weight):
+    """The loss weight of each step: `weight` for the steps that end at most `LABEL_SECONDS` after a negative
+    word ends (where a confusable word sets a detector off), 1 elsewhere."""
+    step_ends = (np.arange(num_steps) + 1) * seconds_per_step
+    weights = np.ones(num_steps, np.float32)
+    for end in negative_ends:
+        weights[(step_ends > end) & (step_ends <= end + LABEL_SECONDS)] = weight
+    return weights
 
 
 def background_kinds(bank, split):
@@ -434,7 +448,7 @@ def make_splits(config):
 
 
 def make_dataset(config, bank, split, clips, training):
-    """Batched `(samples, step labels)`; training clips change every epoch."""
+    """Batched `(samples, step labels, step loss weights)`; training clips change every epoch."""
     num_samples = int(config.clip_seconds * audio.SAMPLE_RATE)
     num_steps = num_samples // int(step_seconds(config) * audio.SAMPLE_RATE)
     epochs = iter(range(1 << 30))
@@ -443,11 +457,20 @@ def make_dataset(config, bank, split, clips, training):
         epoch = next(epochs) if training else 0
         for index in clips.indices:
             samples, segments = clip_at(config, bank, split, index, epoch)
-            yield samples, step_labels(trigger_ends(segments), num_steps, step_seconds(config), config.label_delay)
+            step = step_seconds(config)
+            yield (
+                samples,
+                step_labels(trigger_ends(segments), num_steps, step, config.label_delay),
+                step_weights(negative_ends(segments), num_steps, step, config.negative_weight),
+            )
 
     dataset = tf.data.Dataset.from_generator(
         generate,
-        output_signature=(tf.TensorSpec([num_samples], tf.float32), tf.TensorSpec([num_steps], tf.float32)),
+        output_signature=(
+            tf.TensorSpec([num_samples], tf.float32),
+            tf.TensorSpec([num_steps], tf.float32),
+            tf.TensorSpec([num_steps], tf.float32),
+        ),
     )
     num_batches = -(-len(clips.indices) // config.data.batch_size)
     dataset = dataset.batch(config.data.batch_size).prefetch(2)

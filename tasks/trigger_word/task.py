@@ -27,6 +27,12 @@ class TriggerWordData(TaskData):
     words: Any = None  # {"confusable": [...], "ordinary": [...]}
 
 
+def step_binary_crossentropy(labels, probabilities):
+    """Binary cross-entropy `(batch, steps)`, one per step rather than one per clip, so that the data's
+    per-step weights weigh steps."""
+    return keras.losses.binary_crossentropy(labels[..., None], probabilities[..., None])
+
+
 def clean_samples(samples):
     """Samples as the detector takes them: non-finite ones set to 0, the rest clipped to [-1, 1]."""
     samples = tf.cast(samples, tf.float32)
@@ -91,7 +97,7 @@ class TriggerWordTask(Task):
         return lambda: self.evaluate(model, data, "validation").metrics
 
     def loss(self, model):
-        return keras.losses.BinaryCrossentropy()
+        return step_binary_crossentropy
 
     def metrics(self):
         return [keras.metrics.BinaryAccuracy(name="frame_accuracy")]
