@@ -395,24 +395,25 @@ def negative_ends(segments):
     return [segment.end for segment in segments if not segment.is_trigger]
 
 
+def _steps_after(ends, num_steps, seconds_per_step, delay=0.0):
+    """True for each step whose audio ends more than `delay` and at most `LABEL_SECONDS` after one of `ends`."""
+    step_ends = (np.arange(num_steps) + 1) * seconds_per_step
+    after = np.zeros(num_steps, bool)
+    for end in ends:
+        after |= (step_ends > end + delay) & (step_ends <= end + LABEL_SECONDS)
+    return after
+
+
 def step_labels(trigger_ends, num_steps, seconds_per_step, delay=0.0):
     """1 for each step whose audio ends more than `delay` and at most `LABEL_SECONDS` after a trigger's end,
     else 0."""
-    step_ends = (np.arange(num_steps) + 1) * seconds_per_step
-    labels = np.zeros(num_steps, np.float32)
-    for end in trigger_ends:
-        labels[(step_ends > end + delay) & (step_ends <= end + LABEL_SECONDS)] = 1.0
-    return labels
+    return _steps_after(trigger_ends, num_steps, seconds_per_step, delay).astype(np.float32)
 
 
 def step_weights(negative_ends, num_steps, seconds_per_step, weight):
     """The loss weight of each step: `weight` for the steps that end at most `LABEL_SECONDS` after a negative
     word ends (where a confusable word sets a detector off), 1 elsewhere."""
-    step_ends = (np.arange(num_steps) + 1) * seconds_per_step
-    weights = np.ones(num_steps, np.float32)
-    for end in negative_ends:
-        weights[(step_ends > end) & (step_ends <= end + LABEL_SECONDS)] = weight
-    return weights
+    return np.where(_steps_after(negative_ends, num_steps, seconds_per_step), weight, 1.0).astype(np.float32)
 
 
 def background_kinds(bank, split):
@@ -450,14 +451,14 @@ def make_splits(config):
 def make_dataset(config, bank, split, clips, training):
     """Batched `(samples, step labels, step loss weights)`; training clips change every epoch."""
     num_samples = int(config.clip_seconds * audio.SAMPLE_RATE)
-    num_steps = num_samples // int(step_seconds(config) * audio.SAMPLE_RATE)
+    step = step_seconds(config)
+    num_steps = num_samples // int(step * audio.SAMPLE_RATE)
     epochs = iter(range(1 << 30))
 
     def generate():
         epoch = next(epochs) if training else 0
         for index in clips.indices:
             samples, segments = clip_at(config, bank, split, index, epoch)
-            step = step_seconds(config)
             yield (
                 samples,
                 step_labels(trigger_ends(segments), num_steps, step, config.label_delay),
