@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from tasks.char_lm import data
+from tasks.char_lm import data, taxon_names
 from tasks.char_lm.config import PRESETS, CharLmConfig
 from tasks.char_lm.task import score_all
 from tasks.char_lm.train import train_and_evaluate
@@ -137,6 +137,13 @@ def test_pretraining_reads_imdb_words_or_clauses_in_the_corpus_characters_and_no
     assert set(data.pretraining_lines(config, splits, vocabulary).texts) == set(words) | {"brachiosaurus"}
     config.pretrain_corpus = ""
     assert data.pretraining_lines(config, splits, vocabulary).texts == ["brachiosaurus", "stego"]
+    # Several files, separated by commas, read together.
+    (tmp_path / "genera.txt").write_text("Stego\nAllosaurus\n", encoding="utf-8")
+    config.pretrain_file = f"{tmp_path / 'words.txt'}, {tmp_path / 'genera.txt'}"
+    assert data.pretraining_lines(config, splits, vocabulary).texts == ["allosaurus", "brachiosaurus", "stego"]
+    config.pretrain_file = f"{tmp_path / 'words.txt'},{tmp_path / 'missing.txt'}"
+    with pytest.raises(FileNotFoundError, match="missing.txt"):
+        data.pretraining_lines(config, splits, vocabulary)
     config.pretrain_file = str(tmp_path / "missing.txt")
     with pytest.raises(FileNotFoundError, match="missing.txt"):
         data.pretraining_lines(config, splits, vocabulary)
@@ -152,6 +159,19 @@ def test_pretraining_reads_imdb_words_or_clauses_in_the_corpus_characters_and_no
     assert clauses == ["Its stego and raptor scenes,", "Velociraptors rule us;", "a tyrannosaurus roars,"]
     config.max_length = 25
     assert data.pretraining_lines(config, splits, vocabulary).texts == clauses[1:]
+
+
+def test_taxon_names_are_the_one_word_latin_names_of_the_index(tmp_path):
+    marisa_trie = pytest.importorskip("marisa_trie", reason="marisa-trie is not installed (pip install marisa-trie)")
+    names = ["Tyrannosaurus", "Homo sapiens", "Hominidae", "Cecidomyiidae sp. BIOUG21200-C02", "Saurischia", "Mus-x"]
+    marisa_trie.RecordTrie("I", [(name, (taxon_id,)) for taxon_id, name in enumerate(names)]).save(
+        str(tmp_path / "sn2taxid.marisa")
+    )
+    taxon_names.main([str(tmp_path / "out" / "names.txt"), "--index", str(tmp_path / "sn2taxid.marisa")])
+    written = (tmp_path / "out" / "names.txt").read_text(encoding="utf-8")
+    assert written == "Hominidae\nSaurischia\nTyrannosaurus\n"
+    with pytest.raises(FileNotFoundError, match="missing.marisa"):
+        taxon_names.taxon_names(tmp_path / "missing.marisa")
 
 
 def test_a_run_killed_after_pretraining_resumes_without_pretraining_again(tmp_path):

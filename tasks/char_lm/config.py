@@ -29,8 +29,9 @@ class CharLmConfig(RunConfig):
         pretrain_corpus: `imdb`: before the corpus itself, train on pieces of the IMDB reviews (read from the
             data directory) written in the corpus's characters (`data.pretraining_lines`); `latin`: on the
             Latin lemmas of Debian's collatinus, proper names among them (`data.latin_lemmas`); empty: none.
-        pretrain_file: a UTF-8 text file to pretrain on too (or alone), one sequence per line, e.g. a word
-            list such as Debian's `/usr/share/dict/american-english-insane` for a corpus of names.
+        pretrain_file: UTF-8 text files to pretrain on too (or alone), separated by commas, one sequence per
+            line, e.g. word lists such as Debian's `/usr/share/dict/american-english-insane` and the taxon
+            names `python -m tasks.char_lm.taxon_names` writes, for a corpus of names.
         pretrain_sequences: the most pieces pretrained on (a seeded sample of them).
         pretrain_epochs: passes over those pieces; the one with the lowest validation loss is kept.
         pretrain_batch_size: sequences per pretraining batch.

@@ -106,7 +106,7 @@ def make_splits(config):
 
 def pretraining_lines(config, splits, vocabulary):
     """The sequences to pretrain on: pieces of the IMDB reviews or the Latin lemmas (`pretrain_corpus`) and
-    the lines of `pretrain_file`, together.
+    the lines of the `pretrain_file` files, together.
 
     Only sequences written wholly in `vocabulary`'s characters are kept (lower-cased first when the corpus
     is), and none that contains a validation or test sequence, so that pretraining never reads held-out text
@@ -118,8 +118,7 @@ def pretraining_lines(config, splits, vocabulary):
         candidates.update(review_pieces(config, clauses=" " in vocabulary))
     if config.pretrain_corpus == "latin":
         candidates.update(lemma.lower() if config.lowercase else lemma for lemma in latin_lemmas())
-    if config.pretrain_file:
-        path = Path(config.pretrain_file).expanduser()
+    for path in pretrain_files(config):
         if not path.is_file():
             raise FileNotFoundError(f"pretrain_file {path} does not exist")
         lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
@@ -132,6 +131,11 @@ def pretraining_lines(config, splits, vocabulary):
     pieces = [piece for piece in pieces if not any(sequence in piece for sequence in quoted)]
     order = np.random.default_rng(config.seed).permutation(len(pieces))[: config.pretrain_sequences]
     return Lines([pieces[index] for index in sorted(order)])
+
+
+def pretrain_files(config):
+    """The paths in `config.pretrain_file` (comma-separated), in order."""
+    return [Path(path.strip()).expanduser() for path in config.pretrain_file.split(",") if path.strip()]
 
 
 def latin_lemmas(paths=None):

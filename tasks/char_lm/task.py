@@ -179,8 +179,7 @@ class CharLmTask(LanguageModelTask):
             sources.append(f"{pieces} of the IMDB reviews (both official splits)")
         if self.config.pretrain_corpus == "latin":
             sources.append("the Latin lemmas of Debian's collatinus (vowel quantities removed)")
-        if self.config.pretrain_file:
-            sources.append(f"the lines of {self.config.pretrain_file}")
+        sources += [f"the lines of {path}" for path in corpus.pretrain_files(self.config)]
         return (
             f"first {self.config.pretrain_epochs} epochs on {data.pretraining_sequences:,} sequences: "
             f"{' and '.join(sources)}, written in the vocabulary's characters, none holding a validation or "
