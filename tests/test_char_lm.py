@@ -226,38 +226,6 @@ def test_the_ngram_is_mixed_in_at_the_weight_best_on_validation(tiny_run):
     np.testing.assert_allclose(tf.nn.softmax(model(inputs)), expected, rtol=1e-5, atol=1e-7)
 
 
-def test_an_ensemble_averages_members_trained_apart_and_exports_like_keras(tmp_path):
-    names = _write_names(tmp_path / "names.txt")
-    config = _config(tmp_path / "names.txt", tmp_path / "run", ensemble_size=2)
-    metrics = train_and_evaluate(config)
-    assert metrics["member_epochs_run"] == [2, 2] and (tmp_path / "run" / "member-1" / "history.csv").exists()
-    config.resume = True  # a finished run resumed trains no member again and exports the same ensemble
-    assert train_and_evaluate(config)["validation"] == pytest.approx(metrics["validation"], rel=1e-6)
-    model = keras.saving.load_model(tmp_path / "run" / "export" / "model.keras")
-    networks = model.networks()
-    assert len(networks) == 2 and model.get_config()["ensemble_size"] == 2
-    assert not np.allclose(networks[0].output_layer.kernel, networks[1].output_layer.kernel)  # seeds 0 and 1
-    inputs = tf.concat([tf.fill([3, 1], data.END_ID), model.char_ids(tf.constant(names[:3])).to_tensor()], axis=1)
-    mean = sum(tf.nn.softmax(network._network_logits(inputs)) for network in networks) / 2
-    np.testing.assert_allclose(tf.nn.softmax(model.with_ngram(None, 0.0)(inputs)), mean, rtol=1e-5, atol=1e-7)
-    weight = model.ngram_weight
-    expected = (1 - weight) * mean + weight * model.ngram(inputs)
-    np.testing.assert_allclose(tf.nn.softmax(model(inputs)), expected, rtol=1e-5, atol=1e-7)
-    # Sampling steps through every member: its total equals the ensemble's score of the sequence.
-    state, total = model.zero_state(1), 0.0
-    tokens = [data.END_ID, *model.char_ids(tf.constant(names[:1])).values.numpy(), data.END_ID]
-    for token, target in zip(tokens[:-1], tokens[1:]):
-        log_probs, state = model.step(tf.constant([token]), state)
-        total += float(log_probs[0, target])
-    assert float(model.score(tf.constant(names[:1]))[0][0]) == pytest.approx(total, rel=1e-5)
-    loaded = tf.saved_model.load(str(tmp_path / "run" / "export" / "saved_model"))
-    strings = tf.constant(names[:5] + ["qqqq"])
-    np.testing.assert_allclose(loaded.serve(strings)["log_prob"].numpy(), model.score(strings)[0].numpy(), rtol=1e-5)
-    expected_samples = model.sample(8, 1.0, 3, "tyr")["text"].numpy()
-    np.testing.assert_array_equal(loaded.sample(8, 1.0, 3, "tyr", 0, 1.0)["text"].numpy(), expected_samples)
-    assert_each_weight_stored_once(tmp_path / "run" / "export")
-
-
 def test_bad_strings_get_defined_scores(tiny_run):
     _, _, model, _ = tiny_run
     strings = ["", "   ", "ñandú ☃ 北京", "x" * 10_000, "\x00\x01", "tyrannosaurus"]

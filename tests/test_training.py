@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from zoo import training
-from zoo.config import OptimizerConfig, from_dict
+from zoo.config import OptimizerConfig
 
 
 def _model():
@@ -61,18 +61,6 @@ def test_strategies():
     assert training.get_strategy("mirrored").num_replicas_in_sync >= 1
     with pytest.raises(ValueError, match="Unknown strategy"):
         training.get_strategy("tpu")
-
-
-def test_a_task_that_cannot_combine_models_rejects_an_ensemble_before_training(tmp_path):
-    from tasks.sentiment.config import PRESETS, SentimentConfig
-    from tasks.sentiment.train import train_and_evaluate
-
-    config = from_dict(SentimentConfig, {**PRESETS["tiny"], "out_dir": str(tmp_path / "run"), "ensemble_size": 2})
-    with pytest.raises(ValueError, match="cannot combine models: ensemble_size must be 1"):
-        train_and_evaluate(config)
-    assert not (tmp_path / "run").exists()
-    with pytest.raises(ValueError, match="ensemble_size must be at least 1"):
-        from_dict(SentimentConfig, {"ensemble_size": 0})
 
 
 def test_resumed_fit_only_keeps_a_better_checkpoint(tmp_path):

@@ -173,9 +173,6 @@ class RunConfig:
         epochs: training epochs.
         seed: seeds Python, NumPy, TensorFlow and data shuffling.
         resume: continue an interrupted run in `out_dir` from its last finished epoch.
-        ensemble_size: models trained, with the seeds `seed`, `seed + 1`, ..., each from the pretrained weights
-            if the task pretrains, and combined into the one exported (in tasks that can combine models: the
-            language models, which average their next-token distributions).
         strategy: `default` (one device), `mirrored` (every local GPU or logical device) or `multi_worker`
             (every worker `TF_CONFIG` names, each running the same command).
         data, optimizer, export: the shared sections (see their classes); tasks with one recurrent
@@ -186,7 +183,6 @@ class RunConfig:
     epochs: int = 10
     seed: int = 0
     resume: bool = False
-    ensemble_size: int = 1
     strategy: Literal[STRATEGIES] = "default"
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     optimizer: OptimizerConfig = dataclasses.field(default_factory=OptimizerConfig)
@@ -201,9 +197,8 @@ class RunConfig:
             rule = field.metadata.get("rule")
             if rule and not rule(value):
                 raise ValueError(f"{name} must be {field.metadata['expectation']}, got {value!r}")
-        for name in ("epochs", "ensemble_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
 
     def value(self, path):
         """The value of the field at `path` (`"epochs"`, `"data.batch_size"`)."""

@@ -67,10 +67,9 @@ class RecurrentLanguageModel(keras.Model):
     Id `PAD_ID` (0) pads and never has probability. Ids in `never_sampled` keep the probability the model
     gives them (so every sequence gets a finite score) but sampling never picks them.
 
-    Several networks of the same sizes, trained apart, can be combined (`with_members`): the recurrent
-    distribution `P_recurrent` is then the mean of theirs, an ensemble. A fixed n-gram model can be mixed in
-    (`with_ngram`): the next-token distribution is then `(1 - ngram_weight) * P_recurrent + ngram_weight * P_ngram`.
-    Both hold in scoring and sampling alike, and both are applied to trained models: nothing here trains them.
+    A fixed n-gram model can be mixed in (`with_ngram`): the next-token distribution is then
+    `(1 - ngram_weight) * P_recurrent + ngram_weight * P_ngram`, in scoring and sampling alike (a task mixes it into
+    a trained model; nothing here trains with it).
 
     A base class: a subclass creates its own layers after `super().__init__`, then calls `self.build()`, and
     puts the arguments that determine `vocab_size` into its `get_config`.
@@ -85,15 +84,13 @@ class RecurrentLanguageModel(keras.Model):
         output_name: the name of the output layer.
         ngram: an `NGramTable` over the same ids (or its serialized config), or None.
         ngram_weight: its share of the mixture, in [0, 1).
-        ensemble_size: the networks (embedding, stack, output layer) whose distributions are averaged: this
-            model's own and `ensemble_size - 1` members, each a `RecurrentLanguageModel` of the same sizes.
 
     Call arguments:
         inputs: int `(batch, time)` ids, right-padded with `PAD_ID`.
 
     Returns:
-        Next-token logits `(batch, time, vocab_size)`, `PAD_LOGIT` at `PAD_ID` (with members or an n-gram:
-        the mixture's log-probabilities, which are its own logits).
+        Next-token logits `(batch, time, vocab_size)`, `PAD_LOGIT` at `PAD_ID` (with an n-gram mixed in: the
+        mixture's log-probabilities, which are its own logits).
     """
 
     def __init__(
@@ -105,14 +102,11 @@ class RecurrentLanguageModel(keras.Model):
         output_name="next_token",
         ngram=None,
         ngram_weight=0.0,
-        ensemble_size=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if not 0 <= ngram_weight < 1:
             raise ValueError(f"ngram_weight must be in [0, 1), got {ngram_weight}")
-        if ensemble_size < 1:
-            raise ValueError(f"ensemble_size must be at least 1, got {ensemble_size}")
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.recurrent = dict(recurrent or {})
@@ -123,12 +117,6 @@ class RecurrentLanguageModel(keras.Model):
         self.output_layer = keras.layers.Dense(vocab_size, name=output_name)
         self.ngram = keras.saving.deserialize_keras_object(ngram) if isinstance(ngram, dict) else ngram
         self.ngram_weight = ngram_weight
-        self.members = [
-            RecurrentLanguageModel(
-                vocab_size, embedding_dim, recurrent, output_name=output_name, name=f"member_{index}"
-            )
-            for index in range(1, ensemble_size)
-        ]
 
     def build(self, input_shape=None):
         self.embedding.build((None, None))
@@ -136,59 +124,31 @@ class RecurrentLanguageModel(keras.Model):
         self.output_layer.build((None, None, self.stack.output_dim))
         if self.ngram is not None and not self.ngram.built:
             self.ngram.build((None, None))
-        for member in self.members:
-            member.build()
         self.built = True
-
-    def networks(self):
-        """The models whose recurrent distributions are averaged: this one, then its members (a method, not a
-        property: Keras's saving walks properties, and this list holds the model itself)."""
-        return [self, *self.members]
 
     def _logits(self, outputs, training=None):
         logits = self.output_layer(self.dropout_layer(outputs, training=training))
         return tf.where(tf.range(self.vocab_size) == PAD_ID, PAD_LOGIT, logits)
 
-    def _mixed(self, network_logits, ngram_probabilities):
-        """The next-token logits of the mixture of each network's `(..., vocab_size)` logits and, with an n-gram,
-        its probabilities."""
-        if len(network_logits) == 1 and self.ngram is None:
-            return network_logits[0]
-        mixture = tf.add_n([tf.nn.softmax(logits) for logits in network_logits]) / len(network_logits)
-        if self.ngram is not None:
-            mixture = (1 - self.ngram_weight) * mixture + self.ngram_weight * ngram_probabilities
+    def _mixed(self, logits, ngram_probabilities):
+        mixture = (1 - self.ngram_weight) * tf.nn.softmax(logits) + self.ngram_weight * ngram_probabilities
         return tf.where(tf.range(self.vocab_size) == PAD_ID, PAD_LOGIT, tf.math.log(mixture))
 
-    def _network_logits(self, inputs, training=None):
+    def call(self, inputs, training=None):
         embedded = self.dropout_layer(self.embedding(inputs), training=training)
         outputs, *_ = self.stack(embedded, mask=inputs != PAD_ID, training=training)
-        return self._logits(outputs, training)
-
-    def call(self, inputs, training=None):
-        network_logits = [network._network_logits(inputs, training) for network in self.networks()]
-        return self._mixed(network_logits, None if self.ngram is None else self.ngram(inputs))
+        logits = self._logits(outputs, training)
+        return logits if self.ngram is None else self._mixed(logits, self.ngram(inputs))
 
     def with_ngram(self, ngram, ngram_weight):
         """A copy of this model with the n-gram `ngram` (an `NGramTable`, or None for none) mixed in at
-        `ngram_weight`, and this model's networks."""
-        return self._copy(self.networks(), ngram=ngram, ngram_weight=ngram_weight)
-
-    def with_members(self, others):
-        """A copy of this model (its n-gram too) whose recurrent distribution is the mean of its networks' and
-        those of `others`, models of the same sizes trained apart: an ensemble."""
-        return self._copy(self.networks() + [network for other in others for network in other.networks()])
-
-    def _copy(self, networks, **config):
-        # The n-gram table's counts are weights, not config: the copy shares this model's table unless given another.
-        copy = self.__class__.from_config(
-            {**self.get_config(), "ngram": self.ngram, "ensemble_size": len(networks), **config}
-        )
-        for theirs, mine in zip(copy.networks(), networks):
-            for layer, weights_from in zip(
-                (theirs.embedding, theirs.stack, theirs.output_layer), (mine.embedding, mine.stack, mine.output_layer)
-            ):
-                layer.set_weights(weights_from.get_weights())
-        return copy
+        `ngram_weight`, and this model's recurrent weights."""
+        mixed = self.__class__.from_config({**self.get_config(), "ngram": ngram, "ngram_weight": ngram_weight})
+        for theirs, mine in zip(
+            (mixed.embedding, mixed.stack, mixed.output_layer), (self.embedding, self.stack, self.output_layer)
+        ):
+            theirs.set_weights(mine.get_weights())
+        return mixed
 
     def score_ids(self, inputs, targets):
         """Natural log P of each row's targets given its inputs `(batch,)`, and the targets scored.
@@ -205,9 +165,8 @@ class RecurrentLanguageModel(keras.Model):
         return tf.cond(tf.shape(inputs)[0] > 0, scored, lambda: (tf.zeros([0]), tf.zeros([0], tf.int32)))
 
     def zero_state(self, batch):
-        """The recurrent stacks' zero states, network after network, and with an n-gram mixed in, its context:
-        `order - 1` start ids."""
-        states = self.stack.states_per_layer * self.stack.num_layers * len(self.networks())
+        """The recurrent stack's zero states, and with an n-gram mixed in, its context: `order - 1` start ids."""
+        states = self.stack.states_per_layer * self.stack.num_layers
         state = [tf.zeros([batch, self.stack.hidden_dim]) for _ in range(states)]
         if self.ngram is not None:
             state.append(tf.fill([batch, self.ngram.order - 1], tf.constant(self.ngram.start_id, tf.int32)))
@@ -216,21 +175,16 @@ class RecurrentLanguageModel(keras.Model):
     def step(self, tokens, state, context=None):
         """One step for `zoo.decoding`: log P(next | token, state) `(n, vocab_size)` and the new state;
         the `never_sampled` ids get no probability."""
-        states = self.stack.states_per_layer * self.stack.num_layers
-        network_logits, new_state, ngram_probabilities = [], [], None
-        for index, network in enumerate(self.networks()):
-            embedded = network.embedding(tokens[:, None])
-            outputs, *network_state = network.stack(
-                embedded, initial_state=state[index * states : (index + 1) * states]
-            )
-            network_logits.append(network._logits(outputs[:, 0]))
-            new_state += network_state
+        embedded = self.embedding(tokens[:, None])
+        recurrent_state = state if self.ngram is None else state[:-1]
+        outputs, *new_state = self.stack(embedded, initial_state=recurrent_state)
+        logits = self._logits(outputs[:, 0])
         if self.ngram is not None:
             ngram_context = tf.concat([state[-1], tf.cast(tokens[:, None], tf.int32)], axis=1)[:, 1:]
-            ngram_probabilities = self.ngram(ngram_context)[:, -1]
+            logits = self._mixed(logits, self.ngram(ngram_context)[:, -1])
             new_state.append(ngram_context)
         state = new_state
-        log_probs = tf.nn.log_softmax(self._mixed(network_logits, ngram_probabilities))
+        log_probs = tf.nn.log_softmax(logits)
         unsampled = tf.reduce_any(tf.range(self.vocab_size)[:, None] == self.never_sampled, axis=1)
         return tf.where(unsampled, NEG_INF, log_probs), state
 
@@ -307,7 +261,6 @@ class RecurrentLanguageModel(keras.Model):
                 "recurrent": self.recurrent,
                 "ngram": None if self.ngram is None else keras.saving.serialize_keras_object(self.ngram),
                 "ngram_weight": self.ngram_weight,
-                "ensemble_size": len(self.networks()),
             }
         )
         return config
@@ -353,15 +306,10 @@ class LanguageModelData(TaskData):
 
 class LanguageModelTask(Task):
     """A task whose model predicts the next token: trained on its cross-entropy (padding ignored), keeping the
-    epoch with the lowest validation loss; several such models combine into one that averages their
-    next-token distributions (`RecurrentLanguageModel.with_members`)."""
+    epoch with the lowest validation loss."""
 
     monitor = "val_loss"
     monitor_mode = "min"
-    ensembles = True
-
-    def combine(self, models):
-        return models[0].with_members(models[1:])
 
     def loss(self, model):
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=text.PAD_LABEL)

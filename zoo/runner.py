@@ -25,10 +25,6 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
     `workdir/pretraining`), keeps the best epoch by `task.monitor`, evaluates the model that is exported
     on validation and test, writes `metrics.json` and the model card, and exports atomically.
 
-    With `ensemble_size` above 1 (tasks whose `ensembles` is true), further models are trained the same way in
-    `workdir/member-<index>`, each seeded with `seed + index` and started from the pretrained weights (or its
-    own initialization), and `task.combine` makes one model of them all; the training time is theirs together.
-
     Args:
         task: a `zoo.task.Task` holding its config.
         workdir: run directory; defaults to `config.out_dir`, itself defaulting to `runs/<export name>`.
@@ -43,8 +39,6 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
         run and the replicas).
     """
     config = task.config
-    if config.ensemble_size > 1 and not task.ensembles:
-        raise ValueError(f"the {task.name} task cannot combine models: ensemble_size must be 1")
     config.out_dir = config.out_dir or f"runs/{task.export_name}"
     # A multi-worker strategy has to exist before the run's first TensorFlow operation.
     strategy = training.get_strategy(config.strategy)
@@ -55,32 +49,38 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
     pretraining = task.pretraining(data)
     if pretraining:
         _pretrain(task, model, data, pretraining, workdir / PRETRAINING_DIR, strategy)
-    starting_weights = model.get_weights()
-    member_dirs = [workdir] + [workdir / f"member-{index}" for index in range(1, config.ensemble_size)]
-    members = []
-    for index, member_dir in enumerate(member_dirs):
-        if index:
-            # Each further member: its own seed, from the pretrained weights or its own initialization.
-            training.set_seed(config.seed + index)
-            with strategy.scope():
-                model = task.build_model(data)
-            if pretraining:
-                model.set_weights(starting_weights)
-        _fit(task, model, data, member_dir, strategy, callbacks)
-        members.append(model)
-    training_time = sum(training.training_seconds(member_dir) for member_dir in member_dirs)
+    with strategy.scope():
+        decay_steps = int(data.train.cardinality()) * config.epochs
+        model.compile(
+            optimizer=training.build_optimizer(config.optimizer, model, decay_steps),
+            loss=task.loss(model),
+            metrics=task.metrics(),
+        )
+    training.fit(
+        model,
+        data.train,
+        data.validation,
+        config.epochs,
+        workdir,
+        task.monitor,
+        config.resume,
+        callbacks,
+        validation_scores=task.validation_scorer(model, data),
+        mode=task.monitor_mode,
+        strategy=strategy,
+    )
+    training_time = training.training_seconds(workdir)
     if not training.is_chief(strategy):
         # The chief evaluates and publishes the run; this worker's part ended with the last synchronized step.
         return {"epochs_run": training.epochs_logged(workdir), "replicas": strategy.num_replicas_in_sync}
 
-    inference = task.inference_model(task.combine(members) if len(members) > 1 else model, data)
+    inference = task.inference_model(model, data)
     evaluations = {split: task.evaluate(inference, data, split) for split in SPLITS}
     metrics = {
         "test": evaluations["test"].metrics,
         "validation": evaluations["validation"].metrics,
         "split_sizes": data.splits.sizes(),
         "epochs_run": training.epochs_logged(workdir),
-        **({"member_epochs_run": [training.epochs_logged(d) for d in member_dirs]} if len(members) > 1 else {}),
         "replicas": strategy.num_replicas_in_sync,
         "training_time_s": training_time,
         "parameters": inference.count_params(),
@@ -110,30 +110,6 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
         target, inference, task.endpoints(inference, data), card, config, task.export_files(inference, data)
     )
     return metrics
-
-
-def _fit(task, model, data, workdir, strategy, callbacks):
-    """Fits `model` on the task's own training data in `workdir`, keeping its best epoch by `task.monitor`."""
-    with strategy.scope():
-        decay_steps = int(data.train.cardinality()) * task.config.epochs
-        model.compile(
-            optimizer=training.build_optimizer(task.config.optimizer, model, decay_steps),
-            loss=task.loss(model),
-            metrics=task.metrics(),
-        )
-    training.fit(
-        model,
-        data.train,
-        data.validation,
-        task.config.epochs,
-        workdir,
-        task.monitor,
-        task.config.resume,
-        callbacks,
-        validation_scores=task.validation_scorer(model, data),
-        mode=task.monitor_mode,
-        strategy=strategy,
-    )
 
 
 def _pretrain(task, model, data, pretraining, workdir, strategy):

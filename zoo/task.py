@@ -4,7 +4,7 @@ every task the same way (compare TensorFlow Model Garden's `official/core/base_t
 A task is its config dataclass (a `zoo.config.RunConfig`), its data, its model and a `Task` subclass
 that ties them together. The runner calls, in order:
 
-    build_data -> build_model -> pretraining -> loss, metrics -> validation_scorer -> (fit) -> (combine)
+    build_data -> build_model -> pretraining -> loss, metrics -> validation_scorer -> (fit)
     -> inference_model -> evaluate("validation"), evaluate("test") -> endpoints, export_files -> card -> (export)
 
 and owns everything around those calls: the run directory, seeding, the distribution strategy, the
@@ -65,7 +65,6 @@ class Task:
         presets: `{preset name: {field: value}}` for `--preset`; `tiny` is the seconds-long smoke run.
         monitor: the validation metric (a key of the epoch logs) whose best epoch is kept.
         monitor_mode: `"max"` (default) when a higher `monitor` is better, `"min"` when lower is.
-        ensembles: whether `combine` makes one model of several (`ensemble_size` above 1); false by default.
     """
 
     name: ClassVar[str]
@@ -73,7 +72,6 @@ class Task:
     presets: ClassVar[dict]
     monitor: ClassVar[str]
     monitor_mode: ClassVar[str] = "max"
-    ensembles: ClassVar[bool] = False
 
     def __init__(self, config):
         self.config = config
@@ -109,10 +107,6 @@ class Task:
         compute batch by batch (entity F1, BLEU, event F1), `{name: number}`; `fit` calls it after every
         epoch and logs its scores as `val_<name>`, so `monitor` may name them. None (the default) adds none."""
         return None
-
-    def combine(self, models):
-        """One model made of `models`, trained apart on the same data (only where `ensembles` is true)."""
-        raise NotImplementedError
 
     def inference_model(self, model, data):
         """The model that is evaluated and exported, with the trained weights: by default an uncompiled copy

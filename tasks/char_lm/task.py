@@ -151,8 +151,8 @@ class CharLmTask(LanguageModelTask):
             "(orders 2-8, the order chosen on validation) on the same split; the exported model mixes that "
             "n-gram into the recurrent model's next-character distribution at ngram_weight (chosen on "
             "validation among 0, 0.05, ..., 0.95; 0: the recurrent model alone), and recurrent_bits_per_char "
-            f"is the recurrent model alone{self._ensemble_description(data)}; novel_share: of 1,000 samples at "
-            "temperature 1.0 (seed 0), the share that is not a training sequence",
+            "is the recurrent model alone; novel_share: of 1,000 samples at temperature 1.0 (seed 0), the "
+            "share that is not a training sequence",
             "inputs": {
                 "serve": "strings (batch,): any text; characters never seen in training score as the unknown one; "
                 "a string over 20,000 characters is scored on its first 20,000",
@@ -171,16 +171,6 @@ class CharLmTask(LanguageModelTask):
             "ngram_order": test.details["ngram_order"],
             "ngram_validation_bits_per_char": test.details["ngram_validation_bits_per_char"],
         }
-
-    def _ensemble_description(self, data):
-        size, seed = self.config.ensemble_size, self.config.seed
-        if size == 1:
-            return ""
-        start = "from the same pretrained weights" if data.pretraining_sequences else "each from its own initialization"
-        return (
-            f"; the recurrent model is an ensemble: the mean of the next-character distributions of {size} "
-            f"networks trained apart, {start}, with the seeds {seed} to {seed + size - 1}"
-        )
 
     def _pretraining_source(self, data):
         sources = []
