@@ -161,15 +161,18 @@ def test_pretraining_reads_imdb_words_or_clauses_in_the_corpus_characters_and_no
     assert data.pretraining_lines(config, splits, vocabulary).texts == clauses[1:]
 
 
-def test_taxon_names_are_the_one_word_latin_names_of_the_index(tmp_path):
+def test_taxon_names_are_the_one_word_latin_names_or_the_epithets_of_the_index(tmp_path):
     marisa_trie = pytest.importorskip("marisa_trie", reason="marisa-trie is not installed (pip install marisa-trie)")
     names = ["Tyrannosaurus", "Homo sapiens", "Hominidae", "Cecidomyiidae sp. BIOUG21200-C02", "Saurischia", "Mus-x"]
+    names += ["Tyrannosaurus rex", "Homo sapiens neanderthalensis", "Ficus sp.", "Escherichia coli O157"]
     marisa_trie.RecordTrie("I", [(name, (taxon_id,)) for taxon_id, name in enumerate(names)]).save(
         str(tmp_path / "sn2taxid.marisa")
     )
     taxon_names.main([str(tmp_path / "out" / "names.txt"), "--index", str(tmp_path / "sn2taxid.marisa")])
     written = (tmp_path / "out" / "names.txt").read_text(encoding="utf-8")
     assert written == "Hominidae\nSaurischia\nTyrannosaurus\n"
+    taxon_names.main([str(tmp_path / "epithets.txt"), "--index", str(tmp_path / "sn2taxid.marisa"), "--epithets"])
+    assert (tmp_path / "epithets.txt").read_text(encoding="utf-8") == "rex\nsapiens\n"
     with pytest.raises(FileNotFoundError, match="missing.marisa"):
         taxon_names.taxon_names(tmp_path / "missing.marisa")
 
