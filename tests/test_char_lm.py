@@ -20,6 +20,7 @@ from tasks.char_lm.train import train_and_evaluate
 from tests import fixtures
 from tests.conftest import ROOT, assert_each_weight_stored_once
 from zoo.config import from_dict
+from zoo.language_model import NGRAM_MIXINGS, best_ngram_mixture
 from zoo.metrics import bits_per_token
 
 SYLLABLES = ["tyr", "an", "no", "sau", "rus", "ve", "lo", "ci", "rap", "tor", "ste", "go", "bra", "chi", "o"]
@@ -201,8 +202,10 @@ def test_a_run_killed_after_pretraining_resumes_without_pretraining_again(tmp_pa
     assert metrics["pretraining_epochs_run"] == config.pretrain_epochs and metrics["epochs_run"] == config.epochs
 
 
-def test_next_character_distribution_sums_to_one_and_steps_match_the_sequence(tiny_run):
+@pytest.mark.parametrize("mixing", [None, *NGRAM_MIXINGS])
+def test_next_character_distribution_sums_to_one_and_steps_match_the_sequence(tiny_run, mixing):
     _, _, model, names = tiny_run
+    model = model.with_ngram(None, 0.0) if mixing is None else model.with_ngram(model.ngram, 0.4, mixing)
     ids = model.char_ids(tf.constant([names[0]])).to_tensor()
     inputs = tf.concat([[[data.END_ID]], ids], axis=1)
     probabilities = tf.nn.softmax(model(inputs)).numpy()
@@ -218,15 +221,41 @@ def test_next_character_distribution_sums_to_one_and_steps_match_the_sequence(ti
     assert float(score[0]) == pytest.approx(total, rel=1e-5) and int(length[0]) == len(names[0]) + 1
 
 
-def test_the_ngram_is_mixed_in_at_the_weight_best_on_validation(tiny_run):
-    _, metrics, model, names = tiny_run
-    weight = metrics["test_details"]["ngram_weight"]
-    assert model.ngram is not None and model.ngram_weight == weight > 0
-    assert metrics["validation"]["bits_per_char"] <= metrics["validation"]["recurrent_bits_per_char"]
+@pytest.mark.parametrize("mixing", NGRAM_MIXINGS)
+def test_each_mixing_mixes_the_two_distributions_as_documented(tiny_run, mixing):
+    _, _, model, names = tiny_run
     inputs = tf.concat([tf.fill([3, 1], data.END_ID), model.char_ids(tf.constant(names[:3])).to_tensor()], axis=1)
-    recurrent = model.with_ngram(None, 0.0)
-    expected = (1 - weight) * tf.nn.softmax(recurrent(inputs)) + weight * model.ngram(inputs)
-    np.testing.assert_allclose(tf.nn.softmax(model(inputs)), expected, rtol=1e-5, atol=1e-7)
+    recurrent, table = tf.nn.softmax(model.with_ngram(None, 0.0)(inputs)), model.ngram(inputs)
+    mixed = tf.nn.softmax(model.with_ngram(model.ngram, 0.3, mixing)(inputs))
+    if mixing == "linear":
+        expected = 0.7 * recurrent + 0.3 * table
+    else:
+        expected = recurrent**0.7 * table**0.3
+        expected /= tf.reduce_sum(expected, axis=-1, keepdims=True)
+    np.testing.assert_allclose(mixed, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_the_ngram_is_mixed_in_as_best_on_validation(tiny_run):
+    workdir, metrics, model, _ = tiny_run
+    details = metrics["test_details"]
+    assert model.ngram is not None and (model.ngram_mixing, model.ngram_weight) == (
+        details["ngram_mixing"],
+        details["ngram_weight"],
+    )
+    assert details["ngram_weight"] > 0
+    assert metrics["validation"]["bits_per_char"] <= metrics["validation"]["recurrent_bits_per_char"]
+    # The choice agrees with the exported graph's own scores of every candidate.
+    splits = data.make_splits(_config(workdir / "names.txt", workdir))
+    batches = [data.encode(splits.validation.texts, model.vocabulary, 100)]
+    batches = [(inputs.to_tensor(), targets.to_tensor()) for inputs, targets in batches]
+    recurrent, weights = model.with_ngram(None, 0.0), (0.0, 0.2, 0.5, 0.8)
+    chosen = best_ngram_mixture(recurrent, model.ngram, batches, weights)
+
+    def bits(mixing, weight):
+        return bits_per_token(*score_all(recurrent.with_ngram(model.ngram, weight, mixing), splits.validation.texts))
+
+    measured = {(mixing, weight): bits(mixing, weight) for mixing in NGRAM_MIXINGS for weight in weights}
+    assert measured[chosen] == pytest.approx(min(measured.values()), rel=1e-5)
 
 
 def test_bad_strings_get_defined_scores(tiny_run):

@@ -26,8 +26,9 @@ PAD_LOGIT = -1e9
 MAX_SAMPLES = 4096  # sequences per call
 MAX_SAMPLE_LENGTH = 16_384  # tokens a sequence reads (its primer) or draws
 MAX_SAMPLED_TOKENS = 2**18  # sequences x tokens drawn per call
-# The n-gram shares `best_ngram_weight` tries; 0 keeps the recurrent model alone.
+# The n-gram shares `best_ngram_mixture` tries with each way of mixing; 0 keeps the recurrent model alone.
 NGRAM_WEIGHTS = tuple(round(0.05 * step, 2) for step in range(20))
+NGRAM_MIXINGS = ("linear", "log_linear")
 # The ranges of a sampling endpoint's arguments, as model cards state them.
 SAMPLING_RANGES = (
     "temperature finite and >= 0 (0: the most likely token), top_k >= 0 (0: all), top_p in [0, 1] (1: all); "
@@ -67,9 +68,10 @@ class RecurrentLanguageModel(keras.Model):
     Id `PAD_ID` (0) pads and never has probability. Ids in `never_sampled` keep the probability the model
     gives them (so every sequence gets a finite score) but sampling never picks them.
 
-    A fixed n-gram model can be mixed in (`with_ngram`): the next-token distribution is then
-    `(1 - ngram_weight) * P_recurrent + ngram_weight * P_ngram`, in scoring and sampling alike (a task mixes it into
-    a trained model; nothing here trains with it).
+    A fixed n-gram model can be mixed in (`with_ngram`), in scoring and sampling alike (a task mixes it into a
+    trained model; nothing here trains with it). The next-token distribution is then, with `w = ngram_weight`,
+    `(1 - w) * P_recurrent + w * P_ngram` (`ngram_mixing="linear"`), or the normalized
+    `P_recurrent ** (1 - w) * P_ngram ** w` (`"log_linear"`).
 
     A base class: a subclass creates its own layers after `super().__init__`, then calls `self.build()`, and
     puts the arguments that determine `vocab_size` into its `get_config`.
@@ -84,6 +86,7 @@ class RecurrentLanguageModel(keras.Model):
         output_name: the name of the output layer.
         ngram: an `NGramTable` over the same ids (or its serialized config), or None.
         ngram_weight: its share of the mixture, in [0, 1).
+        ngram_mixing: how it is mixed in, one of `NGRAM_MIXINGS`.
 
     Call arguments:
         inputs: int `(batch, time)` ids, right-padded with `PAD_ID`.
@@ -102,11 +105,14 @@ class RecurrentLanguageModel(keras.Model):
         output_name="next_token",
         ngram=None,
         ngram_weight=0.0,
+        ngram_mixing="linear",
         **kwargs,
     ):
         super().__init__(**kwargs)
         if not 0 <= ngram_weight < 1:
             raise ValueError(f"ngram_weight must be in [0, 1), got {ngram_weight}")
+        if ngram_mixing not in NGRAM_MIXINGS:
+            raise ValueError(f"ngram_mixing must be one of {NGRAM_MIXINGS}, got {ngram_mixing!r}")
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.recurrent = dict(recurrent or {})
@@ -117,6 +123,7 @@ class RecurrentLanguageModel(keras.Model):
         self.output_layer = keras.layers.Dense(vocab_size, name=output_name)
         self.ngram = keras.saving.deserialize_keras_object(ngram) if isinstance(ngram, dict) else ngram
         self.ngram_weight = ngram_weight
+        self.ngram_mixing = ngram_mixing
 
     def build(self, input_shape=None):
         self.embedding.build((None, None))
@@ -131,8 +138,13 @@ class RecurrentLanguageModel(keras.Model):
         return tf.where(tf.range(self.vocab_size) == PAD_ID, PAD_LOGIT, logits)
 
     def _mixed(self, logits, ngram_probabilities):
-        mixture = (1 - self.ngram_weight) * tf.nn.softmax(logits) + self.ngram_weight * ngram_probabilities
-        return tf.where(tf.range(self.vocab_size) == PAD_ID, PAD_LOGIT, tf.math.log(mixture))
+        weight, padding = self.ngram_weight, tf.range(self.vocab_size) == PAD_ID
+        if self.ngram_mixing == "linear":
+            mixture = tf.math.log((1 - weight) * tf.nn.softmax(logits) + weight * ngram_probabilities)
+            return tf.where(padding, PAD_LOGIT, mixture)
+        # The n-gram gives every id but padding some probability, so only padding's log is infinite.
+        mixture = (1 - weight) * tf.nn.log_softmax(logits) + weight * tf.math.log(ngram_probabilities)
+        return tf.nn.log_softmax(tf.where(padding, PAD_LOGIT, mixture))
 
     def call(self, inputs, training=None):
         embedded = self.dropout_layer(self.embedding(inputs), training=training)
@@ -140,10 +152,12 @@ class RecurrentLanguageModel(keras.Model):
         logits = self._logits(outputs, training)
         return logits if self.ngram is None else self._mixed(logits, self.ngram(inputs))
 
-    def with_ngram(self, ngram, ngram_weight):
+    def with_ngram(self, ngram, ngram_weight, ngram_mixing="linear"):
         """A copy of this model with the n-gram `ngram` (an `NGramTable`, or None for none) mixed in at
-        `ngram_weight`, and this model's recurrent weights."""
-        mixed = self.__class__.from_config({**self.get_config(), "ngram": ngram, "ngram_weight": ngram_weight})
+        `ngram_weight` by `ngram_mixing`, and this model's recurrent weights."""
+        mixed = self.__class__.from_config(
+            {**self.get_config(), "ngram": ngram, "ngram_weight": ngram_weight, "ngram_mixing": ngram_mixing}
+        )
         for theirs, mine in zip(
             (mixed.embedding, mixed.stack, mixed.output_layer), (self.embedding, self.stack, self.output_layer)
         ):
@@ -261,24 +275,37 @@ class RecurrentLanguageModel(keras.Model):
                 "recurrent": self.recurrent,
                 "ngram": None if self.ngram is None else keras.saving.serialize_keras_object(self.ngram),
                 "ngram_weight": self.ngram_weight,
+                "ngram_mixing": self.ngram_mixing,
             }
         )
         return config
 
 
-def best_ngram_weight(model, ngram, batches, weights=NGRAM_WEIGHTS):
-    """The weight among `weights` at which mixing `ngram` (an `NGramTable`) into `model` (with none mixed in)
-    gives the fewest bits per token on `batches`: `(inputs, targets)` id pairs whose padded targets are
-    `PAD_ID` or below."""
-    recurrent, table = [], []
-    for inputs, targets in batches:
-        valid = targets > PAD_ID
-        targets = tf.maximum(targets, PAD_ID)
-        recurrent.append(tf.boolean_mask(tf.gather(tf.nn.softmax(model(inputs)), targets, batch_dims=2), valid))
-        table.append(tf.boolean_mask(tf.gather(ngram(inputs), targets, batch_dims=2), valid))
-    recurrent, table = np.concatenate(recurrent), np.concatenate(table)
-    bits = [-np.mean(np.log2((1 - weight) * recurrent + weight * table)) for weight in weights]
-    return weights[int(np.argmin(bits))]
+def best_ngram_mixture(model, ngram, batches, weights=NGRAM_WEIGHTS, mixings=NGRAM_MIXINGS):
+    """The `(ngram_mixing, ngram_weight)` among `mixings` and `weights` at which mixing `ngram` (an `NGramTable`)
+    into `model` (with none mixed in) gives the fewest bits per token on `batches`: `(inputs, targets)` id pairs
+    whose padded targets are `PAD_ID` or below. A tie goes to the earlier mixing and the smaller weight."""
+    log_recurrent, log_table, targets = [], [], []
+    for inputs, batch_targets in batches:
+        valid = batch_targets > PAD_ID
+        log_recurrent.append(tf.boolean_mask(tf.nn.log_softmax(model(inputs)), valid))
+        log_table.append(tf.boolean_mask(tf.math.log(ngram(inputs)), valid))
+        targets.append(tf.boolean_mask(batch_targets, valid))
+    log_recurrent, log_table = (np.concatenate(rows).astype(np.float64) for rows in (log_recurrent, log_table))
+    rows, targets = np.arange(len(log_recurrent)), np.concatenate(targets)
+    # Finite, so that a weight of 0 times padding's log-probability is 0, not NaN.
+    log_recurrent[:, PAD_ID] = log_table[:, PAD_ID] = PAD_LOGIT
+
+    def bits(mixing, weight):
+        if mixing == "linear":
+            recurrent, table = np.exp(log_recurrent[rows, targets]), np.exp(log_table[rows, targets])
+            return -np.mean(np.log2((1 - weight) * recurrent + weight * table))
+        mixture = (1 - weight) * log_recurrent + weight * log_table
+        mixture -= np.logaddexp.reduce(mixture, axis=1, keepdims=True)
+        return -np.mean(mixture[rows, targets]) / np.log(2)
+
+    candidates = [(mixing, weight) for mixing in mixings for weight in weights]
+    return candidates[int(np.argmin([bits(*candidate) for candidate in candidates]))]
 
 
 @dataclasses.dataclass

@@ -23,8 +23,9 @@ class CharLmConfig(RunConfig):
         embedding_dim: character embedding size.
         recurrent: the stack; its dropout also applies to the embeddings and before the output layer.
         max_sample_length: the most characters a sample gets before it is cut.
-        ngram_mixture: mix the Kneser-Ney baseline into the exported model, at the weight that is best on
-            validation (`zoo.language_model.best_ngram_weight`; none if 0 is best).
+        ngram_mixture: mix the Kneser-Ney baseline into the exported model, at the weight and by the mixing
+            (linear or log-linear) that are best on validation (`zoo.language_model.best_ngram_mixture`; none if
+            0 is best).
         model_name: the export's name in `saved_models/`; default the corpus (or the text file's stem).
         pretrain_corpus: `imdb`: before the corpus itself, train on pieces of the IMDB reviews (read from the
             data directory) written in the corpus's characters (`data.pretraining_lines`); `latin`: on the

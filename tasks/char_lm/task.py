@@ -18,7 +18,7 @@ from zoo.language_model import (
     SAMPLING_RANGES,
     LanguageModelData,
     LanguageModelTask,
-    best_ngram_weight,
+    best_ngram_mixture,
 )
 from zoo.layers import NGramTable
 from zoo.task import Evaluation, Pretraining
@@ -90,8 +90,8 @@ class CharLmTask(LanguageModelTask):
         table = NGramTable.from_model(
             data.baseline, token_ids, text.UNKNOWN_ID, recurrent.vocab_size, corpus.END_ID, name="ngram"
         )
-        weight = best_ngram_weight(recurrent, table, data.validation)
-        return recurrent.with_ngram(table, weight) if weight else recurrent
+        mixing, weight = best_ngram_mixture(recurrent, table, data.validation)
+        return recurrent.with_ngram(table, weight, mixing) if weight else recurrent
 
     def evaluate(self, inference_model, data, split):
         texts = getattr(data.splits, split).texts
@@ -109,6 +109,7 @@ class CharLmTask(LanguageModelTask):
         scores["novel_share"], samples = novelty(inference_model, set(data.splits.train.texts))
         details = {
             "ngram_weight": inference_model.ngram_weight,
+            "ngram_mixing": inference_model.ngram_mixing,
             "ngram_order": data.baseline.order,
             "ngram_validation_bits_per_char": {str(order): bits for order, bits in data.baseline_validation.items()},
             "samples_temperature_1": samples,
@@ -149,8 +150,10 @@ class CharLmTask(LanguageModelTask):
             "evaluation": "bits per character of this exported model on every held-out sequence, the end of "
             "each sequence counted as a character; beside it interpolated Kneser-Ney character n-grams "
             "(orders 2-8, the order chosen on validation) on the same split; the exported model mixes that "
-            "n-gram into the recurrent model's next-character distribution at ngram_weight (chosen on "
-            "validation among 0, 0.05, ..., 0.95; 0: the recurrent model alone), and recurrent_bits_per_char "
+            "n-gram into the recurrent model's next-character distribution at ngram_weight, as a weighted "
+            "average (ngram_mixing linear) or a normalized weighted geometric mean (log_linear), the two "
+            "chosen on validation among 0, 0.05, ..., 0.95 and the two mixings (0: the recurrent model "
+            "alone), and recurrent_bits_per_char "
             "is the recurrent model alone; novel_share: of 1,000 samples at temperature 1.0 (seed 0), the "
             "share that is not a training sequence",
             "inputs": {
@@ -168,6 +171,7 @@ class CharLmTask(LanguageModelTask):
             "examples": [*data.splits.test.texts[:2], "qqqqxz"],
             "sample_examples": test.details["samples_temperature_1"],
             "ngram_weight": test.details["ngram_weight"],
+            "ngram_mixing": test.details["ngram_mixing"],
             "ngram_order": test.details["ngram_order"],
             "ngram_validation_bits_per_char": test.details["ngram_validation_bits_per_char"],
         }
