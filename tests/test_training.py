@@ -95,6 +95,27 @@ def test_resuming_a_finished_fit_trains_nothing_and_loads_the_best_epoch(tmp_pat
     assert training.epochs_logged(tmp_path) == 1 and training.training_seconds(tmp_path) < 1000000.0
 
 
+def test_a_second_fit_of_a_model_resumed_from_a_backup_runs_all_its_epochs(tmp_path):
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    data = tf.data.Dataset.from_tensor_slices((x, x[:, :1] > 0)).batch(16)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy")
+
+    class Interrupt(Exception):
+        pass
+
+    class InterruptThirdEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise Interrupt
+
+    with pytest.raises(Interrupt):
+        training.fit(model, data, data, 3, tmp_path / "first", "val_loss", False, [InterruptThirdEpoch()], mode="min")
+    # As a resumed pretraining then the main stage: the first stage's last epoch, then all of the second's.
+    assert training.fit(model, data, data, 3, tmp_path / "first", "val_loss", True, mode="min").epoch == [2]
+    assert training.fit(model, data, data, 3, tmp_path / "second", "val_loss", True, mode="min").epoch == [0, 1, 2]
+
+
 def test_validation_scores_are_logged_and_pick_the_epoch_kept(tmp_path, capsys):
     x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
     data = tf.data.Dataset.from_tensor_slices((x, x[:, :1] > 0)).batch(16)

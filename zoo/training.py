@@ -255,6 +255,9 @@ def fit(
         (workdir / HISTORY).unlink(missing_ok=True)
         (workdir / TRAINING_TIME).unlink(missing_ok=True)
     (workdir / BEST_WEIGHTS).parent.mkdir(parents=True, exist_ok=True)
+    # Keras' BackupAndRestore leaves the epoch it restored on the model, and any later `fit` of the same model
+    # (the main stage after a resumed pretraining) would start there; this fit's own backup sets it again.
+    model._initial_epoch = None
 
     built_in = [
         # A second copy of the backup, for a kill in the middle of writing the first.
