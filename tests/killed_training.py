@@ -1,6 +1,9 @@
 """`python -m tests.killed_training TASK EPOCH [FLAGS...]`: runs `python -m tasks.TASK.train FLAGS` and kills
 itself with SIGKILL after the first training batch of epoch EPOCH (counted from 0), as a machine that dies
-mid-epoch would: no Python cleanup, no callback, no flushed file beyond what was already written."""
+mid-epoch would: no Python cleanup, no callback, no flushed file beyond what was already written.
+
+`InterruptAfterEpoch` stops a run in the test's own process instead, between two epochs.
+"""
 
 import importlib
 import os
@@ -11,6 +14,23 @@ import keras
 
 from zoo import flags
 from zoo.task import Task
+
+
+class SimulatedKill(Exception):
+    pass
+
+
+class InterruptAfterEpoch(keras.callbacks.Callback):
+    """Raises `SimulatedKill` at the end of epoch `epoch` (from 0), after the callbacks `zoo.training.fit` puts
+    before it have saved that epoch."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise SimulatedKill(f"killed after epoch {epoch}")
 
 
 class KillMidEpoch(keras.callbacks.Callback):

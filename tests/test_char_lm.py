@@ -19,6 +19,7 @@ from tasks.char_lm.task import score_all
 from tasks.char_lm.train import train_and_evaluate
 from tests import fixtures
 from tests.conftest import ROOT, assert_each_weight_stored_once
+from tests.killed_training import InterruptAfterEpoch, SimulatedKill
 from zoo.config import from_dict
 from zoo.language_model import NGRAM_MIXINGS, best_ngram_mixture
 from zoo.metrics import bits_per_token
@@ -179,20 +180,12 @@ def test_taxon_names_are_the_one_word_latin_names_or_the_epithets_of_the_index(t
 
 
 def test_a_run_killed_after_pretraining_resumes_without_pretraining_again(tmp_path):
-    class Interrupt(Exception):
-        pass
-
-    class InterruptSecondEpoch(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 1:
-                raise Interrupt
-
     _write_names(tmp_path / "names.txt")
     fixtures.write_reviews(tmp_path, ["Velociraptors roar, and a stegosaurus; tyrannosaurus rex!"], ["Brachio, too."])
     config = _config(tmp_path / "names.txt", tmp_path / "run", data_dir=str(tmp_path), pretrain_corpus="imdb")
     config.pretrain_epochs = 2
-    with pytest.raises(Interrupt):
-        train_and_evaluate(config, callbacks=[InterruptSecondEpoch()])
+    with pytest.raises(SimulatedKill):
+        train_and_evaluate(config, callbacks=[InterruptAfterEpoch(0)])
     pretraining = tmp_path / "run" / "pretraining"
     assert (pretraining / "history.csv").read_text().count("\n") == 1 + config.pretrain_epochs
     pretrained_at = (pretraining / "checkpoints" / "best.weights.h5").stat().st_mtime_ns

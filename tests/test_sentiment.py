@@ -19,6 +19,7 @@ from tasks.sentiment.model import build_classifier
 from tasks.sentiment.train import train_and_evaluate
 from tests import fixtures
 from tests.conftest import ROOT, assert_each_weight_stored_once
+from tests.killed_training import InterruptAfterEpoch, SimulatedKill
 from zoo.config import from_dict
 
 BAD_INPUTS = ["", "?!... ,,, !!!", "Ça m'a plu énormément — 素晴らしい映画 🎬", "great " * 20000]
@@ -133,20 +134,6 @@ def test_bad_input_gives_defined_output_alone_and_in_a_batch(tiny_run):
         assert alone["probability"] == pytest.approx(row["probability"], abs=1e-5)
 
 
-class _SimulatedKill(Exception):
-    pass
-
-
-class _InterruptAfterEpoch(keras.callbacks.Callback):
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise _SimulatedKill(f"killed after epoch {epoch}")
-
-
 def _logged_epochs(workdir):
     with open(workdir / "history.csv") as handle:
         return [int(row["epoch"]) for row in csv.DictReader(handle)]
@@ -154,8 +141,8 @@ def _logged_epochs(workdir):
 
 def test_resume_continues_from_last_finished_epoch(generated_dir, tmp_path):
     config = _tiny(generated_dir, tmp_path, epochs=3)
-    with pytest.raises(_SimulatedKill):
-        train_and_evaluate(config, callbacks=[_InterruptAfterEpoch(1)])
+    with pytest.raises(SimulatedKill):
+        train_and_evaluate(config, callbacks=[InterruptAfterEpoch(1)])
     assert _logged_epochs(tmp_path) == [0, 1]
     assert not (tmp_path / "export").exists()
 

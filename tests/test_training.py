@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.killed_training import InterruptAfterEpoch, SimulatedKill
 from zoo import training
 from zoo.config import OptimizerConfig
 
@@ -100,17 +101,8 @@ def test_a_second_fit_of_a_model_resumed_from_a_backup_runs_all_its_epochs(tmp_p
     data = tf.data.Dataset.from_tensor_slices((x, x[:, :1] > 0)).batch(16)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
     model.compile("adam", "binary_crossentropy")
-
-    class Interrupt(Exception):
-        pass
-
-    class InterruptThirdEpoch(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 2:
-                raise Interrupt
-
-    with pytest.raises(Interrupt):
-        training.fit(model, data, data, 3, tmp_path / "first", "val_loss", False, [InterruptThirdEpoch()], mode="min")
+    with pytest.raises(SimulatedKill):
+        training.fit(model, data, data, 3, tmp_path / "first", "val_loss", False, [InterruptAfterEpoch(1)], mode="min")
     # As a resumed pretraining then the main stage: the first stage's last epoch, then all of the second's.
     assert training.fit(model, data, data, 3, tmp_path / "first", "val_loss", True, mode="min").epoch == [2]
     assert training.fit(model, data, data, 3, tmp_path / "second", "val_loss", True, mode="min").epoch == [0, 1, 2]
