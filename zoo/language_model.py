@@ -5,6 +5,7 @@ Tasks subclass it to turn their raw inputs (strings, melodies) into ids and back
 """
 
 import dataclasses
+import math
 from typing import Any
 
 import keras
@@ -137,20 +138,13 @@ class RecurrentLanguageModel(keras.Model):
         logits = self.output_layer(self.dropout_layer(outputs, training=training))
         return tf.where(tf.range(self.vocab_size) == PAD_ID, PAD_LOGIT, logits)
 
-    def _mixed(self, logits, ngram_probabilities):
-        weight, padding = self.ngram_weight, tf.range(self.vocab_size) == PAD_ID
-        if self.ngram_mixing == "linear":
-            mixture = tf.math.log((1 - weight) * tf.nn.softmax(logits) + weight * ngram_probabilities)
-            return tf.where(padding, PAD_LOGIT, mixture)
-        # The n-gram gives every id but padding some probability, so only padding's log is infinite.
-        mixture = (1 - weight) * tf.nn.log_softmax(logits) + weight * tf.math.log(ngram_probabilities)
-        return tf.nn.log_softmax(tf.where(padding, PAD_LOGIT, mixture))
-
     def call(self, inputs, training=None):
         embedded = self.dropout_layer(self.embedding(inputs), training=training)
         outputs, *_ = self.stack(embedded, mask=inputs != PAD_ID, training=training)
         logits = self._logits(outputs, training)
-        return logits if self.ngram is None else self._mixed(logits, self.ngram(inputs))
+        if self.ngram is None:
+            return logits
+        return mix_ngram(logits, self.ngram(inputs), self.ngram_weight, self.ngram_mixing)
 
     def with_ngram(self, ngram, ngram_weight, ngram_mixing="linear"):
         """A copy of this model with the n-gram `ngram` (an `NGramTable`, or None for none) mixed in at
@@ -195,7 +189,7 @@ class RecurrentLanguageModel(keras.Model):
         logits = self._logits(outputs[:, 0])
         if self.ngram is not None:
             ngram_context = tf.concat([state[-1], tf.cast(tokens[:, None], tf.int32)], axis=1)[:, 1:]
-            logits = self._mixed(logits, self.ngram(ngram_context)[:, -1])
+            logits = mix_ngram(logits, self.ngram(ngram_context)[:, -1], self.ngram_weight, self.ngram_mixing)
             new_state.append(ngram_context)
         state = new_state
         log_probs = tf.nn.log_softmax(logits)
@@ -281,28 +275,33 @@ class RecurrentLanguageModel(keras.Model):
         return config
 
 
+def mix_ngram(logits, ngram_probabilities, weight, mixing):
+    """Next-token log-probabilities `(..., vocab_size)` of an n-gram's distributions mixed at `weight` by `mixing`
+    (see `RecurrentLanguageModel`) into those of `logits`; `PAD_LOGIT` at `PAD_ID`."""
+    padding = tf.range(tf.shape(logits)[-1]) == PAD_ID
+    if mixing == "linear":
+        mixture = tf.math.log((1 - weight) * tf.nn.softmax(logits) + weight * ngram_probabilities)
+        return tf.where(padding, PAD_LOGIT, mixture)
+    # The n-gram gives every id but padding some probability, so only padding's log is infinite.
+    mixture = (1 - weight) * tf.nn.log_softmax(logits) + weight * tf.math.log(ngram_probabilities)
+    return tf.nn.log_softmax(tf.where(padding, PAD_LOGIT, mixture))
+
+
 def best_ngram_mixture(model, ngram, batches, weights=NGRAM_WEIGHTS, mixings=NGRAM_MIXINGS):
     """The `(ngram_mixing, ngram_weight)` among `mixings` and `weights` at which mixing `ngram` (an `NGramTable`)
     into `model` (with none mixed in) gives the fewest bits per token on `batches`: `(inputs, targets)` id pairs
     whose padded targets are `PAD_ID` or below. A tie goes to the earlier mixing and the smaller weight."""
-    log_recurrent, log_table, targets = [], [], []
+    logits, table, targets = [], [], []
     for inputs, batch_targets in batches:
         valid = batch_targets > PAD_ID
-        log_recurrent.append(tf.boolean_mask(tf.nn.log_softmax(model(inputs)), valid))
-        log_table.append(tf.boolean_mask(tf.math.log(ngram(inputs)), valid))
+        logits.append(tf.boolean_mask(model(inputs), valid))
+        table.append(tf.boolean_mask(ngram(inputs), valid))
         targets.append(tf.boolean_mask(batch_targets, valid))
-    log_recurrent, log_table = (np.concatenate(rows).astype(np.float64) for rows in (log_recurrent, log_table))
-    rows, targets = np.arange(len(log_recurrent)), np.concatenate(targets)
-    # Finite, so that a weight of 0 times padding's log-probability is 0, not NaN.
-    log_recurrent[:, PAD_ID] = log_table[:, PAD_ID] = PAD_LOGIT
+    logits, table, targets = (tf.concat(rows, axis=0) for rows in (logits, table, targets))
 
     def bits(mixing, weight):
-        if mixing == "linear":
-            recurrent, table = np.exp(log_recurrent[rows, targets]), np.exp(log_table[rows, targets])
-            return -np.mean(np.log2((1 - weight) * recurrent + weight * table))
-        mixture = (1 - weight) * log_recurrent + weight * log_table
-        mixture -= np.logaddexp.reduce(mixture, axis=1, keepdims=True)
-        return -np.mean(mixture[rows, targets]) / np.log(2)
+        log_probs = tf.nn.log_softmax(mix_ngram(logits, table, weight, mixing))
+        return -float(tf.reduce_mean(tf.gather(log_probs, targets, batch_dims=1))) / math.log(2)
 
     candidates = [(mixing, weight) for mixing in mixings for weight in weights]
     return candidates[int(np.argmin([bits(*candidate) for candidate in candidates]))]
