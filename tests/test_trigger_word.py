@@ -155,6 +155,19 @@ def test_negative_weight_falls_on_the_half_second_after_each_negative_end():
     np.testing.assert_array_equal(data.step_weights([1.0], 100, 0.04, 1.0), np.ones(100, np.float32))
 
 
+def test_only_training_weighs_the_steps_after_negative_words():
+    config = TriggerWordConfig(negative_weight=5.0, clip_seconds=4.0)
+    clips = data.ClipSet(list(range(6)))
+    weights = {
+        split: np.concatenate(
+            [batch[2].numpy() for batch in data.make_dataset(config, _tone_bank(), split, clips, split == "train")]
+        )
+        for split in ("train", "validation")
+    }
+    assert set(np.unique(weights["train"])) == {1.0, 5.0}
+    assert np.all(weights["validation"] == 1.0)
+
+
 def test_the_loss_weighs_each_step_by_its_weight():
     labels = tf.constant([[0.0, 0.0, 1.0, 0.0]])
     probabilities = tf.constant([[0.9, 0.1, 0.8, 0.2]])

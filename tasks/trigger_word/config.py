@@ -37,7 +37,8 @@ class TriggerWordConfig(RunConfig):
             after the end either way): the detector hears whether the word goes on ("activate" vs "activates")
             before it must answer. 0 is the classic recipe.
         negative_weight: loss weight of the steps in the 0.5 s after each negative word ends, where a
-            confusable word sets the detector off (1, the classic recipe, weighs every step alike).
+            confusable word sets the detector off (1, the classic recipe, weighs every step alike); training only:
+            the validation loss weighs every step alike.
         threshold: probability at which a detection starts.
         refractory_seconds: no second detection this soon after one.
     """

@@ -449,10 +449,15 @@ def make_splits(config):
 
 
 def make_dataset(config, bank, split, clips, training):
-    """Batched `(samples, step labels, step loss weights)`; training clips change every epoch."""
+    """Batched `(samples, step labels, step loss weights)`; training clips change every epoch.
+
+    Only training weighs the steps after negative words (`config.negative_weight`); every other split weighs
+    each step once, so its loss is the plain per-step loss whatever the weight, comparable across runs.
+    """
     num_samples = int(config.clip_seconds * audio.SAMPLE_RATE)
     step = step_seconds(config)
     num_steps = num_samples // int(step * audio.SAMPLE_RATE)
+    negative_weight = config.negative_weight if training else 1.0
     epochs = iter(range(1 << 30))
 
     def generate():
@@ -462,7 +467,7 @@ def make_dataset(config, bank, split, clips, training):
             yield (
                 samples,
                 step_labels(trigger_ends(segments), num_steps, step, config.label_delay),
-                step_weights(negative_ends(segments), num_steps, step, config.negative_weight),
+                step_weights(negative_ends(segments), num_steps, step, negative_weight),
             )
 
     dataset = tf.data.Dataset.from_generator(
