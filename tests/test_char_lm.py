@@ -179,7 +179,7 @@ def test_taxon_names_are_the_one_word_latin_names_or_the_epithets_of_the_index(t
         taxon_names.taxon_names(tmp_path / "missing.marisa")
 
 
-def test_a_run_killed_after_pretraining_resumes_without_pretraining_again(tmp_path):
+def test_a_run_killed_after_pretraining_resumes_without_pretraining_again(tmp_path, monkeypatch):
     _write_names(tmp_path / "names.txt")
     fixtures.write_reviews(tmp_path, ["Velociraptors roar, and a stegosaurus; tyrannosaurus rex!"], ["Brachio, too."])
     config = _config(tmp_path / "names.txt", tmp_path / "run", data_dir=str(tmp_path), pretrain_corpus="imdb")
@@ -190,7 +190,17 @@ def test_a_run_killed_after_pretraining_resumes_without_pretraining_again(tmp_pa
     assert (pretraining / "history.csv").read_text().count("\n") == 1 + config.pretrain_epochs
     pretrained_at = (pretraining / "checkpoints" / "best.weights.h5").stat().st_mtime_ns
     config.resume = True
+    # Nor does it build the pretraining batches, which only a stage with epochs left would read.
+    read, batched = [], []
+    pretraining_lines, make_dataset = data.pretraining_lines, data.make_dataset
+    monkeypatch.setattr(data, "pretraining_lines", lambda *args: read.append(pretraining_lines(*args)) or read[-1])
+    monkeypatch.setattr(
+        data,
+        "make_dataset",
+        lambda lines, *args, **kwargs: batched.append(lines) or make_dataset(lines, *args, **kwargs),
+    )
     metrics = train_and_evaluate(config)
+    assert len(read) == 1 and batched and not any(lines is read[0] for lines in batched)
     assert (pretraining / "checkpoints" / "best.weights.h5").stat().st_mtime_ns == pretrained_at
     assert metrics["pretraining_epochs_run"] == config.pretrain_epochs and metrics["epochs_run"] == config.epochs
 

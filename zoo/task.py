@@ -46,8 +46,9 @@ class Pretraining(NamedTuple):
     """What `Task.pretraining` returns: a first stage of training on other data, before the task's own.
 
     Attributes:
-        train: batched `(inputs, targets)` in the task's own form, with a known number of batches.
-        epochs: passes over `train`; the epoch with the lowest loss on the task's validation data is kept.
+        train: a function of no arguments returning batched `(inputs, targets)` in the task's own form, with a
+            known number of batches; the runner calls it only when the stage has epochs left to run.
+        epochs: passes over those batches; the epoch with the lowest loss on the task's validation data is kept.
         learning_rate: the peak learning rate of this stage (the rest of the optimizer is the task's).
     """
 

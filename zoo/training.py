@@ -15,6 +15,7 @@ import tensorflow as tf
 from keras.src.backend.tensorflow import trainer as keras_tf_trainer
 
 BEST_WEIGHTS = "checkpoints/best.weights.h5"
+BACKUP = "backup"  # Keras' BackupAndRestore directory, there while a run is unfinished
 HISTORY = "history.csv"
 TRAINING_TIME = "training_time.json"
 
@@ -196,6 +197,13 @@ def _history_rows(workdir):
         return list(csv.DictReader(handle))
 
 
+def finished(workdir, epochs, resume):
+    """Whether a run in `workdir` that is resumed has already finished all `epochs`, so that `fit` only loads
+    its best epoch."""
+    # Keras deletes the backup when training ends, so a finished run would otherwise start over.
+    return bool(resume) and not (Path(workdir) / BACKUP).exists() and epochs_logged(workdir) >= epochs
+
+
 def epochs_logged(workdir):
     """How many distinct epochs a run in `workdir` has finished, over all its calls."""
     return len({row["epoch"] for row in _history_rows(workdir)})
@@ -243,9 +251,8 @@ def fit(
         The `keras.callbacks.History` of this call (only the epochs it ran).
     """
     workdir = Path(workdir)
-    backup_dir = workdir / "backup"
-    if resume and not backup_dir.exists() and epochs_logged(workdir) >= epochs:
-        # Keras deletes the backup when training ends, so a finished run would otherwise start over.
+    backup_dir = workdir / BACKUP
+    if finished(workdir, epochs, resume):
         model.load_weights(str(workdir / BEST_WEIGHTS))
         history = keras.callbacks.History()
         history.on_train_begin()

@@ -79,8 +79,11 @@ class CharLmTask(LanguageModelTask):
             return None
         lines = corpus.pretraining_lines(self.config, data.splits, data.vocabulary)
         data.pretraining_sequences = len(lines.texts)
-        batches = corpus.make_dataset(lines, data.vocabulary, self.config, True, self.config.pretrain_batch_size)
-        return Pretraining(batches, self.config.pretrain_epochs, self.config.pretrain_learning_rate)
+        return Pretraining(
+            lambda: corpus.make_dataset(lines, data.vocabulary, self.config, True, self.config.pretrain_batch_size),
+            self.config.pretrain_epochs,
+            self.config.pretrain_learning_rate,
+        )
 
     def inference_model(self, model, data):
         recurrent = super().inference_model(model, data)
