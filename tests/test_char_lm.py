@@ -249,8 +249,8 @@ def test_the_ngram_is_mixed_in_as_best_on_validation(tiny_run):
     assert metrics["validation"]["bits_per_char"] <= metrics["validation"]["recurrent_bits_per_char"]
     # The choice agrees with the exported graph's own scores of every candidate.
     splits = data.make_splits(_config(workdir / "names.txt", workdir))
-    batches = [data.encode(splits.validation.texts, model.vocabulary, 100)]
-    batches = [(inputs.to_tensor(), targets.to_tensor()) for inputs, targets in batches]
+    inputs, targets = data.encode(splits.validation.texts, model.vocabulary, 100)
+    batches = [(inputs.to_tensor(), targets.to_tensor())]
     recurrent, weights = model.with_ngram(None, 0.0), (0.0, 0.2, 0.5, 0.8)
     chosen = best_ngram_mixture(recurrent, model.ngram, batches, weights)
 
