@@ -1,5 +1,5 @@
-"""MaskedGlobalPooling, BigramHashing, TextToIds, TimeReduction, LogMelSpectrogram, SpectrogramAugment and
-NGramTable."""
+"""MaskedGlobalPooling, BigramHashing, TextToIds, TimeReduction, LogMelSpectrogram, SpectrogramAugment,
+SpeechEmbedding and NGramTable."""
 
 import keras
 import numpy as np
@@ -15,6 +15,7 @@ from zoo.layers import (
     NGramTable,
     RecurrentStack,
     SpectrogramAugment,
+    SpeechEmbedding,
     TextToIds,
     TimeReduction,
 )
@@ -207,6 +208,54 @@ def test_spectrogram_augment_passes_the_layer_checks(tmp_path):
         run_training_check=False,  # no weights
         saved_model_dir=tmp_path,
     )
+
+
+def test_speech_embedding_passes_the_layer_checks(tmp_path):
+    frames = np.random.default_rng(0).normal(size=(2, 84, 32)).astype("float32")
+    run_layer_test(
+        SpeechEmbedding,
+        {"stride_frames": 4},
+        (frames,),
+        (2, 3, 96),  # windows end at frames 75, 79 and 83
+        expected_num_non_trainable_weights=42,  # 20 kernels, 18 biases, the first block's batch norm
+        run_training_check=False,  # frozen
+        saved_model_dir=tmp_path,
+    )
+
+
+def test_speech_embedding_is_the_network_openwakeword_ships():
+    """Google's network as openwakeword 0.4.0 ships it (ONNX, run by onnxruntime) against the layer with its
+    weights, on windows and on audio through the features each computes."""
+    onnxruntime = pytest.importorskip("onnxruntime", reason="onnxruntime runs the reference network")
+    pytest.importorskip("openwakeword", reason="the openwakeword 0.4.0 package holds the weights")
+    pytest.importorskip("onnx", reason="onnx reads the weights")
+    import importlib.resources
+
+    models = importlib.resources.files("openwakeword") / "resources" / "models"
+    network = onnxruntime.InferenceSession(str(models / "embedding_model.onnx"))
+    features = onnxruntime.InferenceSession(str(models / "melspectrogram.onnx"))
+    layer = SpeechEmbedding(stride_frames=8)
+    layer.load_pretrained()
+    rng = np.random.default_rng(0)
+    windows = rng.normal(size=(3, 76, 32)).astype("float32") * 2
+    reference = network.run(None, {"input_1": windows[..., None]})[0].reshape(3, 96)
+    np.testing.assert_allclose(layer.embed_windows(windows).numpy(), reference, atol=1e-3)
+
+    # Noise and a tone: no frame is 80 dB below the loudest, where openwakeword's features clip relatively.
+    time = np.arange(16000) / 16000
+    samples = (0.05 * rng.standard_normal(16000) + 0.3 * np.sin(2 * np.pi * 440 * time)).astype("float32")
+    mel = LogMelSpectrogram(
+        num_mel_bins=32, lower_hertz=60.0, upper_hertz=3800.0, floor=SpeechEmbedding.MEL_FLOOR, mel_scale="slaney"
+    )
+    ours = layer(mel(samples[None])).numpy()[0]
+    # openwakeword's frames are 512 samples with the 400-sample window in their middle: 56 samples later.
+    decibels = features.run(None, {"input": np.pad(samples * 32768, (56, 0))[None]})[0][:, 0, :, :].reshape(-1, 32)
+    windows = tf.signal.frame(decibels / 10 + 2, 76, 8, axis=0).numpy()
+    reference = network.run(None, {"input_1": windows[..., None]})[0].reshape(-1, 96)
+    assert ours.shape == reference.shape == (3, 96)
+    np.testing.assert_allclose(ours, reference, atol=1e-2, rtol=1e-3)
+    with pytest.raises(ValueError, match="stride_frames"):
+        SpeechEmbedding(stride_frames=0)
 
 
 def test_ngram_table_passes_the_layer_checks(tmp_path):

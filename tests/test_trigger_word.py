@@ -54,6 +54,17 @@ def test_features_match_librosa():
     assert np.mean(np.abs(ours - reference)) < 0.01
 
 
+def test_slaney_features_match_librosa():
+    librosa = pytest.importorskip("librosa")
+    samples = np.random.default_rng(0).standard_normal(RATE).astype(np.float32) * 0.1 + _tone(1.0, 440)
+    layer = LogMelSpectrogram(num_mel_bins=32, lower_hertz=60.0, upper_hertz=3800.0, mel_scale="slaney")
+    power = np.abs(librosa.stft(np.pad(samples, 56), n_fft=512, win_length=400, hop_length=160, center=False)) ** 2
+    mel = librosa.filters.mel(sr=RATE, n_fft=512, n_mels=32, fmin=60.0, fmax=3800.0)
+    np.testing.assert_allclose(layer(samples[np.newaxis])[0].numpy(), np.log(mel @ power + 1e-6).T, atol=0.06)
+    with pytest.raises(ValueError, match="mel_scale"):
+        LogMelSpectrogram(mel_scale="bark")
+
+
 def test_log_mel_layer_round_trips_its_config():
     layer = LogMelSpectrogram(num_mel_bins=20, upper_hertz=4000.0)
     copy = LogMelSpectrogram.from_config(layer.get_config())
@@ -62,12 +73,15 @@ def test_log_mel_layer_round_trips_its_config():
     assert layer.compute_output_shape((2, 4000)) == (2, 23, 20) == tuple(layer(samples).shape)
 
 
-def _small_detector():
-    return TriggerWordDetector(conv_filters=8, recurrent={"cell": "gru", "hidden_dim": 8, "num_layers": 2})
+def _small_detector(front_end="conv"):
+    return TriggerWordDetector(
+        conv_filters=8, recurrent={"cell": "gru", "hidden_dim": 8, "num_layers": 2}, front_end=front_end
+    )
 
 
-def test_streaming_in_any_chunks_gives_the_offline_probabilities():
-    model = _small_detector()
+@pytest.mark.parametrize("front_end", ["conv", "speech_embedding"])
+def test_streaming_in_any_chunks_gives_the_offline_probabilities(front_end):
+    model = _small_detector(front_end)
     samples = np.random.default_rng(2).standard_normal((2, 3 * RATE + 123)).astype(np.float32) * 0.1
     offline = model(samples).numpy()
     assert offline.shape == (2, samples.shape[1] // model.step_samples)
@@ -81,8 +95,9 @@ def test_streaming_in_any_chunks_gives_the_offline_probabilities():
     np.testing.assert_allclose(np.concatenate(parts, axis=1), offline, atol=1e-5)
 
 
-def test_detector_saves_and_loads():
-    model = _small_detector()
+@pytest.mark.parametrize("front_end", ["conv", "speech_embedding"])
+def test_detector_saves_and_loads(front_end):
+    model = _small_detector(front_end)
     copy = TriggerWordDetector.from_config(model.get_config())
     copy.set_weights(model.get_weights())
     samples = np.random.default_rng(4).standard_normal((1, RATE)).astype(np.float32)

@@ -30,7 +30,11 @@ class TriggerWordConfig(RunConfig):
         negative_test_clips: fixed test clips with no trigger and 4-6 negatives each (mostly confusable words).
         confusable_words: how many confusable negatives the rule picks (see `data.confusable_words`).
         clip_seconds: length of every clip.
-        conv_filters, conv_kernel, conv_stride: the Conv1D over the spectrogram frames.
+        front_end: "conv", the course's Conv1D trained with the rest, or "speech_embedding", the frozen
+            `zoo.layers.SpeechEmbedding` pretrained on real speech (Google's, from the openwakeword 0.4.0 package).
+        conv_filters, conv_kernel, conv_stride: the Conv1D over the spectrogram frames ("conv").
+        embedding_stride: 10-ms frames between the speech embedding's windows, one output step each
+            ("speech_embedding").
         augment: training-time `SpectrogramAugment` of the log-mel frames (off by default).
         recurrent: the unidirectional stack (the detector runs causally).
         label_delay: seconds after a trigger's end before its steps are labelled 1 (the label window ends 0.5 s
@@ -59,9 +63,11 @@ class TriggerWordConfig(RunConfig):
     confusable_words: int = 30
     clip_seconds: float = at_least(10.0, 3)
 
+    front_end: str = checked("conv", lambda value: value in ("conv", "speech_embedding"), "conv or speech_embedding")
     conv_filters: int = 196
     conv_kernel: int = 15
     conv_stride: int = 4
+    embedding_stride: int = at_least(8, 1)
     augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
     recurrent: RecurrentConfig = section_defaults(
         RecurrentConfig, cell="gru", hidden_dim=128, num_layers=2, dropout=0.2

@@ -299,8 +299,8 @@ def _load_bank(config, split, words):
 
 
 def step_seconds(config):
-    """Seconds between output steps: the Conv1D's stride in 10-ms frames."""
-    return config.conv_stride * 0.01
+    """Seconds between output steps: the front end's stride in 10-ms frames."""
+    return (config.conv_stride if config.front_end == "conv" else config.embedding_stride) * 0.01
 
 
 def _place(length, taken, num_samples, rng, tries=50):

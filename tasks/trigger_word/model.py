@@ -5,14 +5,22 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from zoo.layers import LogMelSpectrogram, RecurrentStack, SpectrogramAugment
+from zoo.layers import LogMelSpectrogram, RecurrentStack, SpectrogramAugment, SpeechEmbedding
+
+FRONT_ENDS = ("conv", "speech_embedding")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class TriggerWordDetector(keras.Model):
-    """Log-mel frames (warped and masked in frequency while training) -> Conv1D (valid, strided) + batch norm
-    + ReLU + dropout -> unidirectional recurrent stack -> a sigmoid per step: P(the trigger word ended within
-    the last half second).
+    """Log-mel frames (warped and masked in frequency while training) -> a front end + batch norm -> dropout
+    -> unidirectional recurrent stack -> a sigmoid per step: P(the trigger word ended within the last half
+    second).
+
+    The front end is the course's Conv1D (valid, strided) with a ReLU after its batch norm, over 40 log-mel
+    bands and trained with the rest ("conv"), or the frozen `SpeechEmbedding` pretrained on real speech over
+    its own 32 bands, one window of 76 frames every `embedding_stride` frames ("speech_embedding"; its
+    outputs lie far from zero, tens apart between dimensions, so the batch norm is what the recurrent stack
+    can learn from).
 
     Causal by construction: step `t` hears the samples up to `(t + 1) * step_samples` and nothing after, with
     `context_samples` of zeros before the audio, so a stream cut into chunks gives the probabilities of the
@@ -22,7 +30,9 @@ class TriggerWordDetector(keras.Model):
 
     Args:
         sample_rate: of the input samples.
-        conv_filters, conv_kernel, conv_stride: the Conv1D over the spectrogram frames.
+        front_end: "conv" or "speech_embedding".
+        conv_filters, conv_kernel, conv_stride: the Conv1D over the spectrogram frames ("conv").
+        embedding_stride: frames between the speech embedding's windows ("speech_embedding").
         recurrent: the `RecurrentStack`'s `cell`, `hidden_dim`, `num_layers` and `dropout`.
         augment: `SpectrogramAugment`'s `mel_warp`, `frequency_masks` and `frequency_mask_bins`; None trains on
             the frames as they are.
@@ -42,25 +52,47 @@ class TriggerWordDetector(keras.Model):
         conv_stride=4,
         recurrent=None,
         augment=None,
+        front_end="conv",
+        embedding_stride=8,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if front_end not in FRONT_ENDS:
+            raise ValueError(f"front_end must be one of {FRONT_ENDS}, got {front_end!r}")
         self.sample_rate = sample_rate
         self.conv_filters = conv_filters
         self.conv_kernel = conv_kernel
         self.conv_stride = conv_stride
         self.recurrent = dict(recurrent or {})
         self.augment = dict(augment) if augment else None
-        self.features = LogMelSpectrogram(sample_rate, frame_length=sample_rate // 40, hop_length=sample_rate // 100)
+        self.front_end = front_end
+        self.embedding_stride = embedding_stride
+        frame_length, hop_length = sample_rate // 40, sample_rate // 100
+        if front_end == "conv":
+            self.features = LogMelSpectrogram(sample_rate, frame_length, hop_length)
+            self.conv = keras.layers.Conv1D(conv_filters, conv_kernel, strides=conv_stride, name="conv")
+            window_frames, stride_frames = conv_kernel, conv_stride
+        else:
+            self.features = LogMelSpectrogram(
+                sample_rate,
+                frame_length,
+                hop_length,
+                num_mel_bins=SpeechEmbedding.MEL_BINS,
+                lower_hertz=60.0,
+                upper_hertz=3800.0,
+                floor=SpeechEmbedding.MEL_FLOOR,
+                mel_scale="slaney",
+            )
+            self.embedding = SpeechEmbedding(embedding_stride, name="speech_embedding")
+            window_frames, stride_frames = SpeechEmbedding.WINDOW_FRAMES, embedding_stride
+        self.norm = keras.layers.BatchNormalization(name="conv_norm" if front_end == "conv" else "embedding_norm")
         self.spectrogram_augment = SpectrogramAugment(**self.augment) if self.augment else None
-        self.conv = keras.layers.Conv1D(conv_filters, conv_kernel, strides=conv_stride, name="conv")
-        self.norm = keras.layers.BatchNormalization(name="conv_norm")
         self.dropout = keras.layers.Dropout(self.recurrent.get("dropout", 0.0))
         self.stack = RecurrentStack(**self.recurrent, return_sequences=True, return_state=True)
         self.output_layer = keras.layers.Dense(1, activation="sigmoid", name="probability")
         hop = self.features.hop_length
-        self.step_samples = conv_stride * hop
-        self.receptive_samples = self.features.frame_length + (conv_kernel - 1) * hop
+        self.step_samples = stride_frames * hop
+        self.receptive_samples = self.features.frame_length + (window_frames - 1) * hop
         self.context_samples = self.receptive_samples - self.step_samples
         self.recurrent_state_size = self.stack.states_per_layer * self.stack.num_layers * self.stack.hidden_dim
         self.state_size = self.receptive_samples + 1 + self.recurrent_state_size
@@ -72,9 +104,14 @@ class TriggerWordDetector(keras.Model):
 
     def build(self, input_shape=None):
         frames = (None, None, self.features.num_mel_bins)
-        self.conv.build(frames)
-        self.norm.build((None, None, self.conv_filters))
-        self.stack.build((None, None, self.conv_filters))
+        if self.front_end == "conv":
+            self.conv.build(frames)
+            width = self.conv_filters
+        else:
+            self.embedding.build(frames)
+            width = SpeechEmbedding.OUTPUT_DIM
+        self.norm.build((None, None, width))
+        self.stack.build((None, None, width))
         self.output_layer.build((None, None, self.stack.output_dim))
         self.built = True
 
@@ -110,8 +147,11 @@ class TriggerWordDetector(keras.Model):
         frames = self.features(audio_used)
         if self.spectrogram_augment is not None:
             frames = self.spectrogram_augment(frames, training=training)
-        hidden = self.conv(frames)
-        hidden = self.dropout(tf.nn.relu(self.norm(hidden, training=training)), training=training)
+        if self.front_end == "conv":
+            hidden = tf.nn.relu(self.norm(self.conv(frames), training=training))
+        else:
+            hidden = self.norm(self.embedding(frames), training=training)
+        hidden = self.dropout(hidden, training=training)
         mask = tf.broadcast_to(tf.range(computed) < steps, tf.shape(hidden)[:2])
         outputs, *states = self.stack(
             hidden,
@@ -134,17 +174,24 @@ class TriggerWordDetector(keras.Model):
             conv_stride=self.conv_stride,
             recurrent=self.recurrent,
             augment=self.augment,
+            front_end=self.front_end,
+            embedding_stride=self.embedding_stride,
         )
         return config
 
 
 def build_detector(config):
-    """The detector a `TriggerWordConfig` describes."""
-    return TriggerWordDetector(
+    """The detector a `TriggerWordConfig` describes, its speech embedding (if any) pretrained."""
+    detector = TriggerWordDetector(
         conv_filters=config.conv_filters,
         conv_kernel=config.conv_kernel,
         conv_stride=config.conv_stride,
         recurrent=dataclasses.asdict(config.recurrent),
         augment=dataclasses.asdict(config.augment),
+        front_end=config.front_end,
+        embedding_stride=config.embedding_stride,
         name="trigger_word_detector",
     )
+    if config.front_end == "speech_embedding":
+        detector.embedding.load_pretrained()
+    return detector

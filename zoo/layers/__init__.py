@@ -10,6 +10,7 @@ from zoo.layers.masked_pooling import MaskedGlobalPooling
 from zoo.layers.ngram_table import NGramTable
 from zoo.layers.recurrent_stack import RecurrentStack
 from zoo.layers.spectrogram_augment import SpectrogramAugment
+from zoo.layers.speech_embedding import SpeechEmbedding
 from zoo.layers.text_to_ids import TextToIds
 from zoo.layers.time_reduction import TimeReduction
 from zoo.layers.word_features import WordFeatures
@@ -25,6 +26,7 @@ __all__ = [
     "NGramTable",
     "RecurrentStack",
     "SpectrogramAugment",
+    "SpeechEmbedding",
     "TextToIds",
     "TimeReduction",
     "WordFeatures",

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 @keras.saving.register_keras_serializable(package="zoo")
 class LogMelSpectrogram(keras.layers.Layer):
-    """Frames, a Hann-windowed STFT, the power spectrum through an HTK mel filter bank, then the natural log.
+    """Frames, a Hann-windowed STFT, the power spectrum through a mel filter bank, then the natural log.
 
     No centering and no padding: frame `i` covers samples `[i * hop_length, i * hop_length + frame_length)`,
     so features of a stream cut at a hop boundary equal the features of the whole (what streaming needs).
@@ -18,6 +18,9 @@ class LogMelSpectrogram(keras.layers.Layer):
         fft_length: FFT size, at least `frame_length`.
         num_mel_bins: mel bands.
         lower_hertz, upper_hertz: the filter bank's edges.
+        mel_scale: "htk" (TensorFlow's filters: HTK's mel scale, peaks of 1) or "slaney" (librosa's default: the
+            Auditory Toolbox's mel scale, each filter normalized to unit area), what `SpeechEmbedding` was
+            trained on.
         floor: added to the mel power before the log, so silence gives a finite value.
 
     Call arguments:
@@ -37,11 +40,14 @@ class LogMelSpectrogram(keras.layers.Layer):
         lower_hertz=20.0,
         upper_hertz=7600.0,
         floor=1e-6,
+        mel_scale="htk",
         **kwargs,
     ):
         super().__init__(**kwargs)
         if fft_length < frame_length:
             raise ValueError(f"fft_length ({fft_length}) must be at least frame_length ({frame_length})")
+        if mel_scale not in ("htk", "slaney"):
+            raise ValueError(f'mel_scale must be "htk" or "slaney", got {mel_scale!r}')
         self.sample_rate = sample_rate
         self.frame_length = frame_length
         self.hop_length = hop_length
@@ -50,9 +56,18 @@ class LogMelSpectrogram(keras.layers.Layer):
         self.lower_hertz = lower_hertz
         self.upper_hertz = upper_hertz
         self.floor = floor
-        self.mel_matrix = tf.signal.linear_to_mel_weight_matrix(
-            num_mel_bins, fft_length // 2 + 1, sample_rate, lower_hertz, upper_hertz
-        )
+        self.mel_scale = mel_scale
+        if mel_scale == "htk":
+            self.mel_matrix = tf.signal.linear_to_mel_weight_matrix(
+                num_mel_bins, fft_length // 2 + 1, sample_rate, lower_hertz, upper_hertz
+            )
+        else:
+            import librosa
+
+            filters = librosa.filters.mel(
+                sr=sample_rate, n_fft=fft_length, n_mels=num_mel_bins, fmin=lower_hertz, fmax=upper_hertz
+            )
+            self.mel_matrix = tf.constant(filters.T, tf.float32)
 
     def call(self, samples):
         stft = tf.signal.stft(
@@ -77,5 +92,6 @@ class LogMelSpectrogram(keras.layers.Layer):
             lower_hertz=self.lower_hertz,
             upper_hertz=self.upper_hertz,
             floor=self.floor,
+            mel_scale=self.mel_scale,
         )
         return config
