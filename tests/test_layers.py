@@ -244,10 +244,7 @@ def test_speech_embedding_is_the_network_openwakeword_ships():
     # Noise and a tone: no frame is 80 dB below the loudest, where openwakeword's features clip relatively.
     time = np.arange(16000) / 16000
     samples = (0.05 * rng.standard_normal(16000) + 0.3 * np.sin(2 * np.pi * 440 * time)).astype("float32")
-    mel = LogMelSpectrogram(
-        num_mel_bins=32, lower_hertz=60.0, upper_hertz=3800.0, floor=SpeechEmbedding.MEL_FLOOR, mel_scale="slaney"
-    )
-    ours = layer(mel(samples[None])).numpy()[0]
+    ours = layer(SpeechEmbedding.log_mel_spectrogram()(samples[None])).numpy()[0]
     # openwakeword's frames are 512 samples with the 400-sample window in their middle: 56 samples later.
     decibels = features.run(None, {"input": np.pad(samples * 32768, (56, 0))[None]})[0][:, 0, :, :].reshape(-1, 32)
     windows = tf.signal.frame(decibels / 10 + 2, 76, 8, axis=0).numpy()

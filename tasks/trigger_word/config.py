@@ -4,6 +4,8 @@ import dataclasses
 
 from zoo.config import AugmentConfig, DataConfig, RecurrentConfig, RunConfig, at_least, checked, section_defaults
 
+FRONT_ENDS = ("conv", "speech_embedding")
+
 
 @dataclasses.dataclass
 class TriggerWordConfig(RunConfig):
@@ -63,7 +65,7 @@ class TriggerWordConfig(RunConfig):
     confusable_words: int = 30
     clip_seconds: float = at_least(10.0, 3)
 
-    front_end: str = checked("conv", lambda value: value in ("conv", "speech_embedding"), "conv or speech_embedding")
+    front_end: str = checked("conv", lambda value: value in FRONT_ENDS, " or ".join(FRONT_ENDS))
     conv_filters: int = 196
     conv_kernel: int = 15
     conv_stride: int = 4

@@ -5,9 +5,8 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from tasks.trigger_word.config import FRONT_ENDS
 from zoo.layers import LogMelSpectrogram, RecurrentStack, SpectrogramAugment, SpeechEmbedding
-
-FRONT_ENDS = ("conv", "speech_embedding")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -29,7 +28,7 @@ class TriggerWordDetector(keras.Model):
     recurrent states. All zeros is the start of a stream.
 
     Args:
-        sample_rate: of the input samples.
+        sample_rate: of the input samples (16000 for "speech_embedding", the rate its network was trained at).
         front_end: "conv" or "speech_embedding".
         conv_filters, conv_kernel, conv_stride: the Conv1D over the spectrogram frames ("conv").
         embedding_stride: frames between the speech embedding's windows ("speech_embedding").
@@ -67,22 +66,14 @@ class TriggerWordDetector(keras.Model):
         self.augment = dict(augment) if augment else None
         self.front_end = front_end
         self.embedding_stride = embedding_stride
-        frame_length, hop_length = sample_rate // 40, sample_rate // 100
         if front_end == "conv":
-            self.features = LogMelSpectrogram(sample_rate, frame_length, hop_length)
+            self.features = LogMelSpectrogram(
+                sample_rate, frame_length=sample_rate // 40, hop_length=sample_rate // 100
+            )
             self.conv = keras.layers.Conv1D(conv_filters, conv_kernel, strides=conv_stride, name="conv")
             window_frames, stride_frames = conv_kernel, conv_stride
         else:
-            self.features = LogMelSpectrogram(
-                sample_rate,
-                frame_length,
-                hop_length,
-                num_mel_bins=SpeechEmbedding.MEL_BINS,
-                lower_hertz=60.0,
-                upper_hertz=3800.0,
-                floor=SpeechEmbedding.MEL_FLOOR,
-                mel_scale="slaney",
-            )
+            self.features = SpeechEmbedding.log_mel_spectrogram()
             self.embedding = SpeechEmbedding(embedding_stride, name="speech_embedding")
             window_frames, stride_frames = SpeechEmbedding.WINDOW_FRAMES, embedding_stride
         self.norm = keras.layers.BatchNormalization(name="conv_norm" if front_end == "conv" else "embedding_norm")

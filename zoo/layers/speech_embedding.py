@@ -7,6 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from zoo.layers.log_mel_spectrogram import LogMelSpectrogram
+
 # (kernel height, kernel width, filters) of each convolution after the first, and the max pools between them.
 # Kernels 1 x 3 pad the mel axis ("same"); kernels 3 x 1 shrink the time axis by 2 ("valid"); after the last
 # pool one frame is left.
@@ -31,9 +33,9 @@ class SpeechEmbedding(keras.layers.Layer):
     96 numbers, pretrained on a large corpus of real speech. A detector trained on synthesized voices alone
     learns from these what the word sounds like in general rather than in the voices it heard.
 
-    Its frames are the natural log of the 32-band mel power that `LogMelSpectrogram(num_mel_bins=32,
-    mel_scale="slaney", lower_hertz=60, upper_hertz=3800, floor=MEL_FLOOR)` gives for samples in [-1, 1];
-    the layer maps them to the decibel scale, 16-bit sample range and offset the network was trained on.
+    Its frames are those of `SpeechEmbedding.log_mel_spectrogram()` for 16-kHz samples in [-1, 1] (the natural
+    log of 32 Slaney-style mel bands); the layer maps them to the decibel scale, 16-bit sample range and offset
+    the network was trained on.
     `load_pretrained()` reads the weights from the `openwakeword` 0.4.0 package (Apache 2.0, Google's weights);
     a saved model holds them, so loading one needs neither package.
 
@@ -91,6 +93,21 @@ class SpeechEmbedding(keras.layers.Layer):
             shape = block.compute_output_shape(shape)
         self.last.build(shape)
         self.built = True
+
+    @classmethod
+    def log_mel_spectrogram(cls):
+        """The features the network was trained on: 25-ms frames every 10 ms at 16 kHz, 32 bands from 60 to
+        3,800 Hz."""
+        return LogMelSpectrogram(
+            16000,
+            frame_length=400,
+            hop_length=160,
+            num_mel_bins=cls.MEL_BINS,
+            lower_hertz=60.0,
+            upper_hertz=3800.0,
+            floor=cls.MEL_FLOOR,
+            mel_scale="slaney",
+        )
 
     @staticmethod
     def _activation(x):
