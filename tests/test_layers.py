@@ -223,6 +223,24 @@ def test_speech_embedding_passes_the_layer_checks(tmp_path):
     )
 
 
+@pytest.mark.parametrize("stride_frames", [3, 8, 12])
+def test_speech_embedding_over_a_sequence_equals_it_window_by_window(stride_frames):
+    """The layer runs the network over whole sequences (one run per phase of the windows' starts modulo the
+    network's 8x pooling in time); each window alone must give the same embedding, at every length, short
+    ones included."""
+    layer = SpeechEmbedding(stride_frames=stride_frames)
+    layer.set_weights([np.random.default_rng(1).normal(size=w.shape) * 0.3 for w in layer.get_weights()])
+    rng = np.random.default_rng(0)
+    for num_frames in (40, 76, 83, 84, 131):
+        frames = rng.normal(size=(2, num_frames, 32)).astype("float32") - 8
+        inputs = frames / np.log(10.0) + SpeechEmbedding._INPUT_OFFSET
+        windows = tf.signal.frame(inputs, 76, stride_frames, axis=1).numpy()
+        expected = np.stack([layer.embed_windows(row).numpy() if len(row) else np.zeros((0, 96)) for row in windows])
+        embeddings = layer(frames).numpy()
+        assert embeddings.shape == (2, len(windows[0]), 96)
+        np.testing.assert_allclose(embeddings, expected, atol=1e-4, rtol=1e-4)
+
+
 def test_speech_embedding_is_the_network_openwakeword_ships():
     """Google's network as openwakeword 0.4.0 ships it (ONNX, run by onnxruntime) against the layer with its
     weights, on windows and on audio through the features each computes."""
