@@ -429,6 +429,19 @@ def _tflite_stream(path, state_size):
     return stream
 
 
+def test_speech_embedding_detector_converts_to_tflite_and_streams_alike(tmp_path):
+    model = _small_detector("speech_embedding")
+    path = tmp_path / "stream.tflite"
+    path.write_bytes(task.tflite_stream(model))
+    stream = _tflite_stream(path, model.state_size)
+    samples = np.random.default_rng(3).standard_normal((1, 20 * 1600)).astype(np.float32) * 0.2
+    state, parts = np.zeros((1, model.state_size), np.float32), []
+    for start in range(0, samples.shape[1], 1600):
+        probabilities, state = stream(samples[:, start : start + 1600], state)
+        parts.append(probabilities)
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), model(samples).numpy(), atol=1e-5)
+
+
 def test_tflite_export_streams_like_the_saved_model(tiny_run):
     workdir, _, model = tiny_run
     stream = _tflite_stream(workdir / "export" / "stream.tflite", model.state_size)

@@ -120,13 +120,14 @@ class SpeechEmbedding(keras.layers.Layer):
         starting at every 8th frame, at once. In time the network is valid convolutions and three 2x pools, so
         over a whole sequence it computes each frame once, where window by window it would compute it once per
         window the frame falls in (9.5 times at a stride of 8); the pools' pairs fall where a window's would."""
-        x = self.first(self.first_padding(inputs[..., None]))
+        # expand_dims and squeeze, not [..., None] and [:, :, 0]: TensorFlow Lite's slices take no new axes.
+        x = self.first(self.first_padding(tf.expand_dims(inputs, -1)))
         x = self._activation(self.first_norm(tf.nn.relu(x), training=False))
         for block in self.blocks:
             x = block(x)
             if isinstance(block, keras.layers.Conv2D):
                 x = self._activation(x)
-        return self.last(x)[:, :, 0, :]
+        return tf.squeeze(self.last(x), axis=2)
 
     def embed_windows(self, windows):
         """`(n, 76, 32)` network inputs (decibels / 10 + 2) to `(n, 96)`."""
