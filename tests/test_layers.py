@@ -233,8 +233,7 @@ def test_speech_embedding_over_a_sequence_equals_it_window_by_window(stride_fram
     rng = np.random.default_rng(0)
     for num_frames in (40, 76, 83, 84, 131):
         frames = rng.normal(size=(2, num_frames, 32)).astype("float32") - 8
-        inputs = frames / np.log(10.0) + SpeechEmbedding._INPUT_OFFSET
-        windows = tf.signal.frame(inputs, 76, stride_frames, axis=1).numpy()
+        windows = tf.signal.frame(SpeechEmbedding.network_inputs(frames), 76, stride_frames, axis=1).numpy()
         expected = np.stack([layer.embed_windows(row).numpy() if len(row) else np.zeros((0, 96)) for row in windows])
         embeddings = layer(frames).numpy()
         assert embeddings.shape == (2, len(windows[0]), 96)

@@ -411,46 +411,37 @@ def test_detect_command_prints_times_and_writes_chimes(tmp_path, data_dir):
     assert bad.returncode != 0 and "not readable audio" in bad.stderr
 
 
-def _tflite_stream(path, state_size):
-    """A function `(samples (1, chunk), state) -> (probabilities, state)` over a `.tflite` export."""
+def _tflite_probabilities(path, samples, state_size):
+    """The probabilities a `.tflite` export gives for `(1, n)` samples fed in 100-ms chunks from a zero state."""
     interpreter = pytest.importorskip("ai_edge_litert.interpreter").Interpreter(model_path=str(path))
     interpreter.allocate_tensors()
     inputs = {detail["name"]: detail["index"] for detail in interpreter.get_input_details()}
     outputs = interpreter.get_output_details()
-
-    def stream(samples, state):
-        interpreter.set_tensor(inputs["samples"], samples)
+    state, parts = np.zeros((1, state_size), np.float32), []
+    for start in range(0, samples.shape[1], task.TFLITE_CHUNK_SAMPLES):
+        interpreter.set_tensor(inputs["samples"], samples[:, start : start + task.TFLITE_CHUNK_SAMPLES])
         interpreter.set_tensor(inputs["state"], state)
         interpreter.invoke()
         values = [interpreter.get_tensor(detail["index"]) for detail in outputs]
         state = next(value for value in values if value.shape[-1] == state_size)
-        return next(value for value in values if value is not state), state
-
-    return stream
+        parts.append(next(value for value in values if value is not state))
+    return np.concatenate(parts, axis=1)
 
 
 def test_speech_embedding_detector_converts_to_tflite_and_streams_alike(tmp_path):
     model = _small_detector("speech_embedding")
     path = tmp_path / "stream.tflite"
     path.write_bytes(task.tflite_stream(model))
-    stream = _tflite_stream(path, model.state_size)
     samples = np.random.default_rng(3).standard_normal((1, 20 * 1600)).astype(np.float32) * 0.2
-    state, parts = np.zeros((1, model.state_size), np.float32), []
-    for start in range(0, samples.shape[1], 1600):
-        probabilities, state = stream(samples[:, start : start + 1600], state)
-        parts.append(probabilities)
-    np.testing.assert_allclose(np.concatenate(parts, axis=1), model(samples).numpy(), atol=1e-5)
+    streamed = _tflite_probabilities(path, samples, model.state_size)
+    np.testing.assert_allclose(streamed, model(samples).numpy(), atol=1e-5)
 
 
 def test_tflite_export_streams_like_the_saved_model(tiny_run):
     workdir, _, model = tiny_run
-    stream = _tflite_stream(workdir / "export" / "stream.tflite", model.state_size)
     samples = np.random.default_rng(7).standard_normal((1, 20 * 1600)).astype(np.float32) * 0.2
     samples[0, 5] = np.nan
-    state, parts = np.zeros((1, model.state_size), np.float32), []
-    for start in range(0, samples.shape[1], 1600):
-        probabilities, state = stream(samples[:, start : start + 1600], state)
-        parts.append(probabilities)
+    streamed = _tflite_probabilities(workdir / "export" / "stream.tflite", samples, model.state_size)
     loaded = tf.saved_model.load(str(workdir / "export" / "saved_model"))
     expected = loaded.serve(samples=tf.constant(samples))["probabilities"].numpy()
-    np.testing.assert_allclose(np.concatenate(parts, axis=1), expected, atol=1e-5)
+    np.testing.assert_allclose(streamed, expected, atol=1e-5)

@@ -133,8 +133,13 @@ class SpeechEmbedding(keras.layers.Layer):
         """`(n, 76, 32)` network inputs (decibels / 10 + 2) to `(n, 96)`."""
         return self._embed_sequence(windows)[:, 0, :]
 
+    @classmethod
+    def network_inputs(cls, frames):
+        """Frames of `log_mel_spectrogram()` as the network takes them (what `embed_windows` windows)."""
+        return frames / math.log(10.0) + cls._INPUT_OFFSET
+
     def call(self, frames):
-        inputs = frames / math.log(10.0) + self._INPUT_OFFSET
+        inputs = self.network_inputs(frames)
         num_frames = tf.shape(inputs)[1]
         steps = tf.maximum(1 + (num_frames - self.WINDOW_FRAMES) // self.stride_frames, 0)
         # Window i starts at frame i * stride: output (i * stride) // 8 of the run over the frames from its
