@@ -4,7 +4,6 @@ Everything here works on float32 mono samples in [-1, 1] at `SAMPLE_RATE` unless
 """
 
 import functools
-import importlib
 import importlib.util
 import shutil
 import subprocess
