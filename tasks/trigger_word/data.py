@@ -62,6 +62,7 @@ NEGATIVE_TAKES = 3  # voices each negative word is spoken by, per split
 # its first draws, so its numbers compare with earlier models.
 TRAIN_ONLY_WORDS = 6  # training-only confusable and ordinary words, each this many times the shared ones
 FLITE_F0_HZ = (80.0, 250.0)
+TAKE_SPEEDS = (0.75, 1.3)  # each engine's speaking rate, drawn per take
 LABEL_SECONDS = 0.5  # steps labelled 1 after a trigger ends
 MATCH_SECONDS = 0.5  # a detection within this of a trigger's end is a hit
 BANK_VERSION = 2
@@ -161,7 +162,7 @@ def _take(text, engine, voice, rng, widened):
     if engine == "espeak-ng":
         variants = audio.espeak_variants() if widened else ESPEAK_VARIANTS
         voice = voice + variants[rng.integers(len(variants))]
-        speed = rng.uniform(0.75, 1.3)
+        speed = rng.uniform(*TAKE_SPEEDS)
         return {"text": text, "engine": engine, "voice": voice, "speed": speed, "pitch": int(rng.integers(25, 80))}
     if engine == "piper":
         noise_scale = rng.uniform(*PIPER_NOISE_SCALE) if widened else None
@@ -169,12 +170,12 @@ def _take(text, engine, voice, rng, widened):
             "text": text,
             "engine": engine,
             "voice": voice,
-            "speed": rng.uniform(0.75, 1.3),
+            "speed": rng.uniform(*TAKE_SPEEDS),
             "noise_scale": noise_scale,
             "seed": int(rng.integers(2**31)),
         }
     f0_hz = rng.uniform(*FLITE_F0_HZ) if widened else None
-    return {"text": text, "engine": engine, "voice": voice, "speed": rng.uniform(0.75, 1.3), "f0_hz": f0_hz}
+    return {"text": text, "engine": engine, "voice": voice, "speed": rng.uniform(*TAKE_SPEEDS), "f0_hz": f0_hz}
 
 
 def _synthesize_all(takes):
