@@ -1,3 +1,4 @@
+import fcntl
 import os
 from pathlib import Path
 
@@ -39,3 +40,26 @@ def imdb_dir(data_dir):
     if not (data_dir / "imdb" / "train.csv.gz").is_file():
         pytest.skip(f"needs {data_dir}/imdb/train.csv.gz and test.csv.gz")
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_trigger_word_cache(tmp_path_factory):
+    """A word-bank cache holding the tiny "hey zoo" detector's banks, synthesized once for the whole test run.
+
+    Every test process of the run shares it (a lock lets one synthesize while the others wait): the banks
+    cost half a minute of text-to-speech on two cores, and three tiny runs read them."""
+    from tasks.trigger_word import data
+    from tasks.trigger_word.config import PRESETS, TriggerWordConfig
+    from tests import fixtures
+    from zoo.config import from_dict
+
+    fixtures.skip_without_tts()
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the folder the processes of one run share
+    cache = root / "trigger_word_tiny_cache"
+    config = from_dict(TriggerWordConfig, {**PRESETS["tiny"], "trigger_word": "hey zoo", "cache_dir": str(cache)})
+    with open(root / "trigger_word_tiny_cache.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data.load_banks(config)
+    return cache

@@ -29,33 +29,32 @@ EPOCHS = 2
 TIMEOUT_S = 600
 
 
-def _imdb(tmp_path):
+def _imdb(tmp_path, request):
     return ["--data-dir", str(fixtures.write_imdb(tmp_path / "imdb"))]
 
 
-def _conll(tmp_path):
+def _conll(tmp_path, request):
     return ["--data-dir", str(fixtures.write_conll(tmp_path / "conll")), "--max-examples", "64"]
 
 
-def _names(tmp_path):
+def _names(tmp_path, request):
     rng = np.random.default_rng(0)
     names = sorted({"".join(rng.choice(["ta", "ro", "ku", "men", "sau", "li"], 3)) + "rus" for _ in range(300)})
     (tmp_path / "names.txt").write_text("\n".join(names) + "\n")
     return ["--text-file", str(tmp_path / "names.txt"), "--max-examples", "0"]
 
 
-def _trigger_word(tmp_path):
-    fixtures.skip_without_tts()
-    return ["--trigger-word", "hey zoo", "--cache-dir", str(tmp_path / "cache")]
+def _trigger_word(tmp_path, request):
+    return ["--trigger-word", "hey zoo", "--cache-dir", str(request.getfixturevalue("tiny_trigger_word_cache"))]
 
 
-# The tiny run of each task, as its own tests train it: task -> a function of a scratch directory returning
-# the flags beyond `--preset tiny` (writing any data it needs there).
+# The tiny run of each task, as its own tests train it: task -> a function of a scratch directory and the
+# test's request for fixtures, returning the flags beyond `--preset tiny` (writing any data it needs there).
 TINY_FLAGS = {
     "sentiment": _imdb,
     "ner": _conll,
-    "translation": lambda tmp_path: [],
-    "music": lambda tmp_path: ["--max-examples", "30"],
+    "translation": lambda tmp_path, request: [],
+    "music": lambda tmp_path, request: ["--max-examples", "30"],
     "char_lm": _names,
     "trigger_word": _trigger_word,
 }
@@ -81,8 +80,8 @@ def _history(run_dir):
 
 
 @pytest.mark.parametrize("task", sorted(TINY_FLAGS))
-def test_killed_training_resumes_and_killed_export_keeps_the_previous(task, tmp_path):
-    flags = TINY_FLAGS[task](tmp_path)
+def test_killed_training_resumes_and_killed_export_keeps_the_previous(task, tmp_path, request):
+    flags = TINY_FLAGS[task](tmp_path, request)
     uninterrupted, interrupted = tmp_path / "uninterrupted", tmp_path / "interrupted"
     reference = _run(_command(task, flags, uninterrupted))
     killed = _run([sys.executable, "-m", "tests.killed_training", task, "1", *_command(task, flags, interrupted)[3:]])
@@ -117,8 +116,8 @@ def test_killed_training_resumes_and_killed_export_keeps_the_previous(task, tmp_
     assert zoo.load(export_dir).card == before
 
 
-def test_two_workers_train_in_step_and_only_the_chief_publishes(tmp_path):
-    data_flags = _imdb(tmp_path)
+def test_two_workers_train_in_step_and_only_the_chief_publishes(tmp_path, request):
+    data_flags = _imdb(tmp_path, request)
     run_dir = tmp_path / "run"
     command = _command("sentiment", data_flags, run_dir, "--strategy", "multi_worker")
     workers = [

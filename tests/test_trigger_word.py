@@ -289,12 +289,16 @@ def test_read_audio_resamples_and_mixes_down(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    fixtures.skip_without_tts()
+def tiny_run(tmp_path_factory, tiny_trigger_word_cache):
     workdir = tmp_path_factory.mktemp("trigger_word_tiny")
     config = from_dict(
         TriggerWordConfig,
-        {**PRESETS["tiny"], "trigger_word": "hey zoo", "out_dir": str(workdir), "cache_dir": str(workdir / "cache")},
+        {
+            **PRESETS["tiny"],
+            "trigger_word": "hey zoo",
+            "out_dir": str(workdir),
+            "cache_dir": str(tiny_trigger_word_cache),
+        },
     )
     metrics = train_and_evaluate(config)
     return workdir, metrics, keras.saving.load_model(workdir / "export" / "model.keras")
