@@ -59,17 +59,25 @@ class KneserNey:
 
     def probability(self, token, context):
         """P(token | the last `order - 1` tokens of `context`)."""
+        return self.probabilities([token], context)[0]
+
+    def probabilities(self, tokens, context):
+        """[P(token | the last `order - 1` tokens of `context`) for each of `tokens`]: each context's totals
+        looked up once for all of them, which is what makes sampling (every token at every step) fast."""
         context = tuple(context)[len(context) - self.order + 1 :] if self.order > 1 else ()
-        probability = 1.0 / self.vocab_size
+        probabilities = [1.0 / self.vocab_size] * len(tokens)
         for k in range(1, self.order + 1):
             history = context[len(context) - k + 1 :] if k > 1 else ()
             total = self.totals[k].get(history, 0)
             if not total:
                 continue
-            discount = self.discounts[k]
-            count = self.counts[k].get(history + (token,), 0)
-            probability = (max(count - discount, 0) + discount * self.types[k][history] * probability) / total
-        return probability
+            discount, counts = self.discounts[k], self.counts[k]
+            backoff = discount * self.types[k][history]
+            probabilities = [
+                (max(counts.get(history + (token,), 0) - discount, 0) + backoff * probability) / total
+                for token, probability in zip(tokens, probabilities)
+            ]
+        return probabilities
 
     def histories(self):
         """Every context with counts (tuples of 0 to `order - 1` tokens, the empty one first). Any other context
@@ -100,8 +108,9 @@ class KneserNey:
         tokens = [token for token in self.vocabulary if stop_at_end or token != self.end]
         sequence, context = [], [self.end] * (self.order - 1)
         while len(sequence) < max_length:
-            weights = [self.probability(token, context) for token in tokens]
-            token = tokens[rng.choice(len(tokens), p=[weight / sum(weights) for weight in weights])]
+            weights = self.probabilities(tokens, context)
+            total = sum(weights)
+            token = tokens[rng.choice(len(tokens), p=[weight / total for weight in weights])]
             if token == self.end:
                 break
             sequence.append(token)

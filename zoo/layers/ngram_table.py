@@ -71,11 +71,10 @@ class NGramTable(keras.layers.Layer):
         keys = [context_key([token_ids[token] for token in history], vocab_size) for history in histories]
         probabilities = np.zeros((len(histories), vocab_size), np.float64)
         for row, history in enumerate(histories):
-            # `probability` reads the last `order - 1` tokens; tokens it never saw stand for "no context here".
+            # `probabilities` reads the last `order - 1` tokens; tokens it never saw stand for "no context here".
             context = (unseen,) * (model.order - 1 - len(history)) + history
-            for token, index in token_ids.items():
-                probabilities[row, index] = model.probability(token, context)
-            probabilities[row, unknown_id] = model.probability(unseen, context)
+            tokens = [*token_ids, unseen]
+            probabilities[row, [*token_ids.values(), unknown_id]] = model.probabilities(tokens, context)
         order = np.argsort(keys)
         table.keys.assign(np.asarray(keys, np.int64)[order])
         table.probabilities.assign(probabilities[order].astype(np.float32))
