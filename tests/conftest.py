@@ -47,7 +47,8 @@ def tiny_trigger_word_cache(tmp_path_factory):
     """A word-bank cache holding the tiny "hey zoo" detector's banks, synthesized once for the whole test run.
 
     Every test process of the run shares it (a lock lets one synthesize while the others wait): the banks
-    cost half a minute of text-to-speech on two cores, and three tiny runs read them."""
+    cost half a minute of text-to-speech on two cores, and the tiny runs of test_trigger_word and test_reliability
+    (four processes) all read them."""
     from tasks.trigger_word import data
     from tasks.trigger_word.config import PRESETS, TriggerWordConfig
     from tests import fixtures

@@ -46,7 +46,7 @@ def score_pieces(model, rows, batch_size=32):
     (end included), and how many of them were the model's most likely next event.
 
     Each batch is one pass through time over its longest solo (up to ~3,000 events), so a few wide batches
-    cost far less than many narrow ones: the 45 test solos score in 20 s in batches of 32, 37 s in 8s."""
+    cost far less than many narrow ones: the 45 test solos take 20 s in batches of 32, 37 s in batches of 8."""
 
     def score(batch):
         inputs, targets = (
