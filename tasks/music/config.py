@@ -29,6 +29,8 @@ class MusicConfig(RunConfig):
         embedding_dim: event embedding size.
         recurrent: the stack; its dropout also applies to the embeddings and before the output layer.
         tempo: beats per minute of the MIDI files the model's events are written to.
+        generated_solos: melodies the model and the n-gram each generate for the objective measures the test
+            evaluation reports (the card's `generation_measures`).
     """
 
     # Data
@@ -44,6 +46,9 @@ class MusicConfig(RunConfig):
     embedding_dim: int = 64
     recurrent: RecurrentConfig = section_defaults(RecurrentConfig, cell="lstm", hidden_dim=256, dropout=0.2)
     tempo: float = 140.0
+
+    # Evaluation
+    generated_solos: int = at_least(100, 2, "melodies")
 
     # Training
     # Short windows in small batches: the 453 solos give about 100 optimizer steps an epoch; batches of 64
@@ -66,5 +71,6 @@ PRESETS = {
         "embedding_dim": 8,
         "hidden_dim": 16,
         "batch_size": 16,
+        "generated_solos": 10,
     },
 }

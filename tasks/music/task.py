@@ -20,7 +20,6 @@ from zoo.task import Evaluation
 
 NGRAM_ORDERS = range(2, 6)
 SERVE_EVENTS = 128  # what `serve` generates per seed: eight 4/4 bars
-GENERATED_SOLOS = 100  # generated per model for the objective measures
 GENERATED_EVENTS = 256  # each: sixteen 4/4 bars, compared with the held-out pieces' first 256 events
 GENERATE_SIGNATURE = [
     tf.TensorSpec([], tf.int32, name="num_events"),
@@ -118,19 +117,17 @@ class MusicTask(LanguageModelTask):
     def generation_measures(self, inference_model, data):
         """Overlap areas of the objective measures and copied runs, for the model's and the n-gram's
         generated melodies against the held-out pieces (and, for scale, the held-out pieces' own runs)."""
-        rng = np.random.default_rng(0)
+        rng, solos = np.random.default_rng(0), self.config.generated_solos
         real = [events[:GENERATED_EVENTS] for events in data.splits.test.events]
         generated = {
-            "model": list(
-                inference_model.generate(GENERATED_EVENTS, seed=0, num_solos=GENERATED_SOLOS)["events"].numpy()
-            ),
+            "model": list(inference_model.generate(GENERATED_EVENTS, seed=0, num_solos=solos)["events"].numpy()),
             "ngram": [
                 corpus.ids_to_events(data.baseline.sample(GENERATED_EVENTS, rng, stop_at_end=False)).numpy()
-                for _ in range(GENERATED_SOLOS)
+                for _ in range(solos)
             ],
             "held_out": real,
         }
-        results = {"solos": GENERATED_SOLOS, "events": GENERATED_EVENTS, "held_out_solos": len(real)}
+        results = {"solos": solos, "events": GENERATED_EVENTS, "held_out_solos": len(real)}
         for name, melodies in generated.items():
             runs = measures.longest_copied_runs(melodies, data.splits.train.events)
             results[name] = {
@@ -189,7 +186,7 @@ class MusicTask(LanguageModelTask):
             "the same pieces",
             "ngram_order": test.details["ngram_order"],
             "generation_measures": test.details["generation"],
-            "generation_measures_how": f"{GENERATED_SOLOS} melodies of {GENERATED_EVENTS} events from the model "
+            "generation_measures_how": f"{self.config.generated_solos} melodies of {GENERATED_EVENTS} events from the model "
             "(temperature 1, seed 0) and from the n-gram, against the first events of each held-out piece: "
             "overlap_area per feature (Yang & Lerch's measures; 1 alike, 0 nothing shared); longest_copied_run: "
             "percentiles of the most consecutive events shared with one training piece (held_out: the same for "
