@@ -59,25 +59,32 @@ class KneserNey:
 
     def probability(self, token, context):
         """P(token | the last `order - 1` tokens of `context`)."""
-        return self.probabilities([token], context)[0]
+        probability = 1.0 / self.vocab_size
+        for history, counts, discount, backoff, total in self._orders(context):
+            probability = (max(counts.get(history + (token,), 0) - discount, 0) + backoff * probability) / total
+        return probability
 
     def probabilities(self, tokens, context):
-        """[P(token | the last `order - 1` tokens of `context`) for each of `tokens`]: each context's totals
-        looked up once for all of them, which is what makes sampling (every token at every step) fast."""
-        context = tuple(context)[len(context) - self.order + 1 :] if self.order > 1 else ()
+        """`[probability(token, context) for token in tokens]`, each order's totals looked up once for all of
+        them, which is what makes sampling (every token at every step) fast."""
         probabilities = [1.0 / self.vocab_size] * len(tokens)
-        for k in range(1, self.order + 1):
-            history = context[len(context) - k + 1 :] if k > 1 else ()
-            total = self.totals[k].get(history, 0)
-            if not total:
-                continue
-            discount, counts = self.discounts[k], self.counts[k]
-            backoff = discount * self.types[k][history]
+        for history, counts, discount, backoff, total in self._orders(context):
             probabilities = [
                 (max(counts.get(history + (token,), 0) - discount, 0) + backoff * probability) / total
                 for token, probability in zip(tokens, probabilities)
             ]
         return probabilities
+
+    def _orders(self, context):
+        """`(history, counts, discount, backoff weight, total)` of each order, lowest first, whose history (the
+        last k - 1 tokens of `context`) has counts: each interpolates the order below it."""
+        context = tuple(context)[len(context) - self.order + 1 :] if self.order > 1 else ()
+        for k in range(1, self.order + 1):
+            history = context[len(context) - k + 1 :] if k > 1 else ()
+            total = self.totals[k].get(history, 0)
+            if total:
+                discount = self.discounts[k]
+                yield history, self.counts[k], discount, discount * self.types[k][history], total
 
     def histories(self):
         """Every context with counts (tuples of 0 to `order - 1` tokens, the empty one first). Any other context
