@@ -309,6 +309,7 @@ def test_tiny_detector_for_another_word_trains_and_exports(tiny_run):
     card = json.loads((workdir / "export" / "model_card.json").read_text())
     words = card["data"]["words"]
     assert card["name"] == "trigger_word-hey_zoo" and words["confusable"][:2] == ["hey", "zoo"]
+    assert card["state_size"] == model.state_size  # what an app's first `stream` call is given, as zeros
     # Training's own words are heard in no other split.
     training = words["training_confusable"] + words["training_ordinary"]
     assert training and not set(training) & set(words["confusable"] + words["ordinary"])

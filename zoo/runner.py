@@ -95,7 +95,7 @@ def train_and_evaluate(task, workdir=None, callbacks=(), command=None):
     card = {
         "task": task.name,
         "name": task.export_name,
-        **task.card(data, evaluations["test"]),
+        **task.card(inference, data, evaluations["test"]),
         "test_metrics": metrics["test"],
         "validation_metrics": metrics["validation"],
         "split_sizes": metrics["split_sizes"],
@@ -178,7 +178,7 @@ def reexport(task_class, export_dir, data_dir=None):
     }
     if changed:
         raise ValueError(f"{export_dir}: not re-exported, its test metrics (now, card) changed: {changed}")
-    described = task.card(data, test)
+    described = task.card(model, data, test)
     card.update({field: described[field] for field in INTERFACE_FIELDS if field in described})
     card["export_note"] = (
         f"re-exported from its model.keras by `python -m tasks.{task.name}.train --reexport {export_dir.name}`: "

@@ -130,8 +130,8 @@ class Task:
         Lite model); none by default."""
         return {}
 
-    def card(self, data, test):
-        """The task's model-card fields (description, data, how it was evaluated, inputs, outputs,
-        examples, ...) given the test `Evaluation`; the runner adds the metrics, the command, the
-        hyperparameters, the training time and the versions."""
+    def card(self, inference_model, data, test):
+        """The model-card fields of `inference_model`, the model exported (description, data, how it was
+        evaluated, inputs, outputs, examples, ...), given its test `Evaluation`; the runner adds the metrics,
+        the command, the hyperparameters, the training time and the versions."""
         raise NotImplementedError

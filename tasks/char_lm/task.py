@@ -133,7 +133,7 @@ class CharLmTask(LanguageModelTask):
             "sample": (inference_model.sample, SAMPLE_SIGNATURE),
         }
 
-    def card(self, data, test):
+    def card(self, inference_model, data, test):
         if self.config.text_file:
             source = self.config.text_file
         elif self.config.corpus == "names":

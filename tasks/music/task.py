@@ -162,7 +162,7 @@ class MusicTask(LanguageModelTask):
             ),
         }
 
-    def card(self, data, test):
+    def card(self, inference_model, data, test):
         if self.config.midi_dir:
             source = self.config.midi_dir
         elif self.config.corpus == "folk":

@@ -123,7 +123,7 @@ class NerTask(Task):
             "serve": (serve_function(inference_model, data.tags), [tf.TensorSpec([None], tf.string, name="sentences")])
         }
 
-    def card(self, data, test):
+    def card(self, inference_model, data, test):
         added_words = (self.word_vectors_card or {}).get("words_added_to_the_train_vocabulary", 0)
         return {
             "description": "CoNLL-2003 English named entities (PER, LOC, ORG, MISC): sentences in, tokens, "

@@ -83,7 +83,7 @@ class SentimentTask(Task):
 
         return {"serve": (serve, [tf.TensorSpec([None], tf.string, name="reviews")])}
 
-    def card(self, data, test):
+    def card(self, inference_model, data, test):
         return {
             "description": "IMDB movie-review sentiment: review text in, P(positive) and label out",
             "data": {

@@ -134,7 +134,7 @@ class TranslationTask(Task):
             "attention": (attention, TRANSLATE_SIGNATURE),
         }
 
-    def card(self, data, test):
+    def card(self, inference_model, data, test):
         config = self.config
         dates = config.dataset == "dates"
         return {

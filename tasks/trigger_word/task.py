@@ -184,7 +184,7 @@ class TriggerWordTask(Task):
     def export_files(self, inference_model, data):
         return {TFLITE_FILE: tflite_stream(inference_model)}
 
-    def card(self, data, test):
+    def card(self, inference_model, data, test):
         step = clips.step_seconds(self.config)
         return {
             "description": f"detects the spoken trigger word {self.config.trigger_word!r} in 16-kHz audio, "
@@ -225,7 +225,7 @@ class TriggerWordTask(Task):
             "threshold": self.config.threshold,
             "refractory_seconds": self.config.refractory_seconds,
             "step_seconds": step,
-            "state_size": build_detector(self.config).state_size,
+            "state_size": inference_model.state_size,
             "inputs": {
                 "serve": f"samples float32 (batch, n): mono at {audio.SAMPLE_RATE} Hz in [-1, 1] (non-finite "
                 "samples count as 0, the rest are clipped)",
