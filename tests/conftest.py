@@ -43,12 +43,12 @@ def imdb_dir(data_dir):
 
 
 @pytest.fixture(scope="session")
-def tiny_trigger_word_cache(tmp_path_factory):
-    """A word-bank cache holding the tiny "hey zoo" detector's banks, synthesized once for the whole test run.
+def tiny_trigger_word_config(tmp_path_factory):
+    """The tiny "hey zoo" detector's config, whose word-bank cache is synthesized once for the whole test run.
 
-    Every test process of the run shares it (a lock lets one synthesize while the others wait): the banks
+    Every test process of the run shares the cache (a lock lets one synthesize while the others wait): the banks
     cost half a minute of text-to-speech on two cores, and the tiny runs of test_trigger_word and test_reliability
-    (four processes) all read them."""
+    (four processes) all read them, which they find only with this config's word and bank settings."""
     from tasks.trigger_word import data
     from tasks.trigger_word.config import PRESETS, TriggerWordConfig
     from tests import fixtures
@@ -63,4 +63,4 @@ def tiny_trigger_word_cache(tmp_path_factory):
     with open(root / "trigger_word_tiny_cache.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         data.load_banks(config)
-    return cache
+    return config

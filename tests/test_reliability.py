@@ -45,7 +45,8 @@ def _names(tmp_path, request):
 
 
 def _trigger_word(tmp_path, request):
-    return ["--trigger-word", "hey zoo", "--cache-dir", str(request.getfixturevalue("tiny_trigger_word_cache"))]
+    config = request.getfixturevalue("tiny_trigger_word_config")
+    return ["--trigger-word", config.trigger_word, "--cache-dir", config.cache_dir]
 
 
 # The tiny run of each task, as its own tests train it: task -> a function of a scratch directory and the

@@ -289,17 +289,9 @@ def test_read_audio_resamples_and_mixes_down(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, tiny_trigger_word_cache):
+def tiny_run(tmp_path_factory, tiny_trigger_word_config):
     workdir = tmp_path_factory.mktemp("trigger_word_tiny")
-    config = from_dict(
-        TriggerWordConfig,
-        {
-            **PRESETS["tiny"],
-            "trigger_word": "hey zoo",
-            "out_dir": str(workdir),
-            "cache_dir": str(tiny_trigger_word_cache),
-        },
-    )
+    config = from_dict(TriggerWordConfig, {**tiny_trigger_word_config.to_dict(), "out_dir": str(workdir)})
     metrics = train_and_evaluate(config)
     return workdir, metrics, keras.saving.load_model(workdir / "export" / "model.keras")
 
