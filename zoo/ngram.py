@@ -59,6 +59,8 @@ class KneserNey:
 
     def probability(self, token, context):
         """P(token | the last `order - 1` tokens of `context`)."""
+        # The interpolation step of `probabilities`, for one token without the lists: `log_prob` calls this for every
+        # token it scores, and going through `probabilities([token], ...)` made scoring 1.5 times slower.
         probability = 1.0 / self.vocab_size
         for history, counts, discount, backoff, total in self._orders(context):
             probability = (max(counts.get(history + (token,), 0) - discount, 0) + backoff * probability) / total
