@@ -342,9 +342,10 @@ def test_zoo_predict_on_the_command_line():
         ("dinos", ["--sample", "-1"], "the number of samples must be in [0, 4096], got -1"),
         ("music", ["--events", "20000"], "the tokens to draw per sample must be in [0, 16384], got 20000"),
         ("music", ["--events", "8", "--top-p", "2"], "top_p must be in [0, 1] (1 keeps every token), got 2"),
+        ("music", ["7", "seven"], "takes integer seeds, got 'seven'"),
     ],
 )
-def test_zoo_predict_sampling_arguments_out_of_range_exit_with_the_reason(name, arguments, error):
+def test_zoo_predict_bad_arguments_exit_with_the_reason(name, arguments, error):
     if name not in export.available():
         pytest.skip(f"needs the shipped model {name} in saved_models/")
     result = subprocess.run(

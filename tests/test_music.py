@@ -198,6 +198,16 @@ def test_generate_command_continues_a_primer_into_midi_and_a_piano_roll(tiny_run
     )
     assert shell.returncode == 0, shell.stderr
     assert len(shell.stdout.split()) == 16
+    seeds = subprocess.run(
+        [sys.executable, "-m", "zoo", "predict", str(workdir / "export"), "3", "4"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert seeds.returncode == 0, seeds.stderr
+    rows = [json.loads(line.split(" -> ", 1)[1]) for line in seeds.stdout.splitlines()]
+    assert len(rows) == 2 and all(row["events"] for row in rows)
 
 
 def test_audio_rendering(tmp_path):

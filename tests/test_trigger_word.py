@@ -423,6 +423,19 @@ def test_detect_command_prints_times_and_writes_chimes(tmp_path, data_dir):
         timeout=300,
     )
     assert bad.returncode != 0 and "not readable audio" in bad.stderr
+    # `zoo predict` reads audio files for a model whose input is samples, and prints each as it is heard.
+    predicted = subprocess.run(
+        [sys.executable, "-m", "zoo", "predict", "trigger_word", str(recording), str(tmp_path / "missing.wav")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    first = json.loads(predicted.stdout.splitlines()[0].split(" -> ", 1)[1])
+    assert first["event_times"] == pytest.approx(row["detections_s"], abs=1e-4)
+    assert first["num_events"] == len(first["event_times"]) and len(first["probabilities"]) == 10 * RATE // 1280
+    last = predicted.stderr.strip().splitlines()[-1]
+    assert predicted.returncode == 1 and last.startswith("trigger_word: ") and "not readable audio" in last
 
 
 def _tflite_probabilities(path, samples, state_size):

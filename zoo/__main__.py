@@ -11,9 +11,13 @@ from zoo import export, serve  # noqa: E402
 
 
 def _format(row):
-    return json.dumps(
-        {key: round(value, 4) if isinstance(value, float) else value for key, value in row.items()}, ensure_ascii=False
-    )
+    return json.dumps({key: _rounded(value) for key, value in row.items()}, ensure_ascii=False)
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    return [_rounded(item) for item in value] if isinstance(value, list) else value
 
 
 def _list(_args):
@@ -47,10 +51,36 @@ def _run_prediction(predictor, args):
         return
     if not args.inputs:
         sys.exit("predict needs inputs, or --sample N for a model that samples")
-    # The bytes as given: an argument that is not UTF-8 reaches the model as it is, which replaces what it cannot decode.
-    rows = predictor.predict([os.fsencode(text) for text in args.inputs])
-    for text, row in zip(args.inputs, rows):
+    spec = predictor.input_spec()
+    if spec.dtype.is_floating:
+        # Audio files, each its own batch (they differ in length), each printed once it is heard.
+        for path in args.inputs:
+            print(f"{path!r} -> {_format(predictor.predict([_audio(predictor, path)])[0])}", flush=True)
+        return
+    if spec.dtype.is_integer:
+        inputs = [_integer(predictor, text, spec.name) for text in args.inputs]
+    else:
+        # The bytes as given: an argument that is not UTF-8 reaches the model as it is, which replaces what it
+        # cannot decode.
+        inputs = [os.fsencode(text) for text in args.inputs]
+    for text, row in zip(args.inputs, predictor.predict(inputs)):
         print(f"{text!r} -> {_format(row)}")
+
+
+def _integer(predictor, text, name):
+    try:
+        return int(text)
+    except ValueError:
+        sys.exit(f"{predictor.name}: takes integer {name}, got {text!r}")
+
+
+def _audio(predictor, path):
+    from data_pipelines import audio
+
+    try:
+        return audio.read_audio(path)
+    except audio.UnreadableAudio as error:
+        sys.exit(f"{predictor.name}: {error}")
 
 
 def _sample(predictor, args):

@@ -165,6 +165,13 @@ class Predictor:
         """The names of the export's signatures (`serve` and any others)."""
         return sorted(self.saved_model.signatures)
 
+    def input_spec(self):
+        """The `tf.TensorSpec` of `serve`'s one input: its dtype and shape say what raw inputs the model takes
+        (strings of text, integer seeds, float audio samples)."""
+        _, inputs = self.saved_model.signatures[ENDPOINT].structured_input_signature
+        (spec,) = inputs.values()
+        return spec
+
     def predict(self, inputs, endpoint=ENDPOINT, **options):
         """Outputs for `inputs`; `endpoint` names another signature of the export (its model card
         lists them) and `options` are its further arguments, e.g. `beam_width=8`."""

@@ -238,6 +238,7 @@ class TriggerWordTask(Task):
                 "num_events (batch,)",
                 "stream": "probabilities (batch, steps the chunk completes); state",
             },
+            "sequence_outputs": {"num_events": ["event_times"]},
             "tflite": f"{TFLITE_FILE}: the stream endpoint for one stream, {TFLITE_CHUNK_SAMPLES} samples a call "
             "(inputs samples (1, chunk), state (1, state_size); outputs probabilities, state), run by ai-edge-litert",
         }
