@@ -2,6 +2,7 @@
 detection, bad audio, a tiny train -> export -> load for another word, and the shipped detector."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -17,6 +18,7 @@ from tasks.trigger_word.model import TriggerWordDetector
 from tasks.trigger_word.train import train_and_evaluate
 from tests import fixtures
 from tests.conftest import ROOT, assert_each_weight_stored_once
+from zoo import runner
 from zoo.config import from_dict
 from zoo.layers import LogMelSpectrogram
 
@@ -309,6 +311,22 @@ def test_tiny_detector_for_another_word_trains_and_exports(tiny_run):
         assert np.isfinite(metrics["test"][key])
     assert metrics["split_sizes"]["test"] == PRESETS["tiny"]["test_clips"] + PRESETS["tiny"]["negative_test_clips"]
     assert_each_weight_stored_once(workdir / "export")
+
+
+def test_reexport_refreshes_the_interface_fields_and_keeps_the_measurements(tiny_run, tmp_path):
+    workdir, metrics, _ = tiny_run
+    export_dir = tmp_path / "export"
+    shutil.copytree(workdir / "export", export_dir)
+    card_path = export_dir / "model_card.json"
+    stale = json.loads(card_path.read_text())
+    del stale["sequence_outputs"]  # an export made before its task's card listed them
+    stale["inputs"] = {"serve": "an older description"}
+    card_path.write_text(json.dumps(stale))
+    runner.reexport(task.TriggerWordTask, export_dir)
+    card = json.loads(card_path.read_text())
+    assert card["sequence_outputs"] == {"num_events": ["event_times"]}
+    assert card["inputs"] == json.loads((workdir / "export" / "model_card.json").read_text())["inputs"]
+    assert card["test_metrics"] == metrics["test"] and "--reexport" in card["export_note"]
 
 
 def test_saved_model_matches_keras_offline_and_streaming(tiny_run):
