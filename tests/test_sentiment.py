@@ -214,3 +214,6 @@ def test_zoo_command_line_predict_list_and_demo():
     assert any(line.startswith("sentiment: ") for line in listed.stdout.splitlines())
     demo = subprocess.run(run + ["demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert demo.returncode == 0 and "== sentiment" in demo.stdout
+    if (ROOT / "saved_models" / "trigger_word").is_dir():  # an audio model's examples are files in its export
+        example = demo.stdout.split("== trigger_word", 1)[1].split("\n==", 1)[0]
+        assert json.loads(example.split("'example.wav'\n    -> ", 1)[1])["num_events"] >= 2

@@ -311,6 +311,10 @@ def test_tiny_detector_for_another_word_trains_and_exports(tiny_run):
         assert np.isfinite(metrics["test"][key])
     assert metrics["split_sizes"]["test"] == PRESETS["tiny"]["test_clips"] + PRESETS["tiny"]["negative_test_clips"]
     assert_each_weight_stored_once(workdir / "export")
+    # The demo's example: synthesized test voices only, the trigger twice and a confusable word between.
+    assert card["examples"] == [task.EXAMPLE_FILE] and "'hey zoo' (trigger)" in card["example"]
+    example = audio.read_audio(workdir / "export" / task.EXAMPLE_FILE)
+    assert example.shape == (10 * RATE,) and np.abs(example[RATE : 2 * RATE]).max() > 0.5
 
 
 def test_reexport_refreshes_the_interface_fields_and_keeps_the_measurements(tiny_run, tmp_path):
@@ -319,12 +323,13 @@ def test_reexport_refreshes_the_interface_fields_and_keeps_the_measurements(tiny
     shutil.copytree(workdir / "export", export_dir)
     card_path = export_dir / "model_card.json"
     stale = json.loads(card_path.read_text())
-    del stale["sequence_outputs"]  # an export made before its task's card listed them
+    for field in ("sequence_outputs", "examples"):  # an export made before its task's card listed them
+        del stale[field]
     stale["inputs"] = {"serve": "an older description"}
     card_path.write_text(json.dumps(stale))
     runner.reexport(task.TriggerWordTask, export_dir)
     card = json.loads(card_path.read_text())
-    assert card["sequence_outputs"] == {"num_events": ["event_times"]}
+    assert card["sequence_outputs"] == {"num_events": ["event_times"]} and card["examples"] == [task.EXAMPLE_FILE]
     assert card["inputs"] == json.loads((workdir / "export" / "model_card.json").read_text())["inputs"]
     assert card["test_metrics"] == metrics["test"] and "--reexport" in card["export_note"]
 

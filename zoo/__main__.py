@@ -118,7 +118,11 @@ def _demo(_args):
         predictor = export.load(name)
         print(f"== {name}: {predictor.card.get('description', '')}")
         examples = predictor.card.get("examples", [])
-        for example, row in zip(examples, predictor.predict(examples)):
+        if predictor.input_spec().dtype.is_floating:  # audio: the examples are files in the export
+            rows = [predictor.predict([_audio(predictor, predictor.path / example)])[0] for example in examples]
+        else:
+            rows = predictor.predict(examples)
+        for example, row in zip(examples, rows):
             print(f"  {example!r}\n    -> {_format(row)}")
         if hasattr(predictor.saved_model, "sample"):
             samples = predictor.saved_model.sample(5, 1.0, 0, "", 0, 1.0)["text"].numpy()

@@ -158,7 +158,7 @@ def evaluate_export(task_class, export_dir, data_dir=None):
 
 
 # The card fields that describe the export's interface, which a re-export refreshes; the rest are measurements.
-INTERFACE_FIELDS = ("inputs", "outputs", "endpoints", "sequence_outputs")
+INTERFACE_FIELDS = ("inputs", "outputs", "endpoints", "sequence_outputs", "examples", "example")
 
 
 def reexport(task_class, export_dir, data_dir=None):

@@ -1,6 +1,7 @@
 """The trigger-word task for the runner: 16-kHz samples in, a probability per step and detection times out."""
 
 import dataclasses
+import io
 import re
 from typing import Any
 
@@ -17,6 +18,12 @@ from zoo.task import Evaluation, Task, TaskData
 
 TFLITE_FILE = "stream.tflite"
 TFLITE_CHUNK_SAMPLES = 1600  # 100 ms a call
+EXAMPLE_FILE = "example.wav"
+EXAMPLE_SECONDS = 10.0
+# What the example clip says, when (seconds) and in which test voice: synthesized speech only, so that the export
+# carries none of the course's recordings.
+EXAMPLE_WORDS = ((1.0, "trigger", "flite", "slt"), (4.0, "confusable", "espeak-ng", "en-gb-scotland"),
+                 (7.0, "trigger", "espeak-ng", "en-029"))  # fmt: skip
 MONITOR = "val_f1"
 DET_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
 
@@ -59,6 +66,22 @@ def tflite_stream(inference_model):
 
     frozen = convert_variables_to_constants_v2(stream.get_concrete_function())
     return tf.lite.TFLiteConverter.from_concrete_functions([frozen]).convert()
+
+
+def example_clip(config, confusable_word):
+    """The export's example, for `python -m zoo demo`: `EXAMPLE_SECONDS` of quiet pink noise with the trigger and
+    `confusable_word` spoken by test voices at the times of `EXAMPLE_WORDS`, as 16-bit WAV bytes."""
+    import soundfile
+
+    rate = audio.SAMPLE_RATE
+    clip = 0.02 * audio.noise("pink", round(EXAMPLE_SECONDS * rate), np.random.default_rng(0))
+    for start, word, engine, voice in EXAMPLE_WORDS:
+        take = audio.synthesize(config.trigger_word if word == "trigger" else confusable_word, engine, voice)
+        take = take[: len(clip) - round(start * rate)]  # a long phrase is cut at the clip's end
+        clip[round(start * rate) : round(start * rate) + len(take)] += 0.7 * take / max(np.max(np.abs(take)), 1e-9)
+    wav = io.BytesIO()
+    soundfile.write(wav, np.clip(clip, -1, 1), rate, subtype="PCM_16", format="WAV")
+    return wav.getvalue()
 
 
 class TriggerWordTask(Task):
@@ -182,7 +205,10 @@ class TriggerWordTask(Task):
         }
 
     def export_files(self, inference_model, data):
-        return {TFLITE_FILE: tflite_stream(inference_model)}
+        return {
+            TFLITE_FILE: tflite_stream(inference_model),
+            EXAMPLE_FILE: example_clip(self.config, data.words["confusable"][0]),
+        }
 
     def card(self, inference_model, data, test):
         step = clips.step_seconds(self.config)
@@ -239,6 +265,13 @@ class TriggerWordTask(Task):
                 "stream": "probabilities (batch, steps the chunk completes); state",
             },
             "sequence_outputs": {"num_events": ["event_times"]},
+            "examples": [EXAMPLE_FILE],
+            "example": f"{EXAMPLE_FILE}: {EXAMPLE_SECONDS:g} s of quiet pink noise; "
+            + ", ".join(
+                f"at {start:g} s {self.config.trigger_word if word == 'trigger' else data.words['confusable'][0]!r} "
+                f"({word}) in the test voice {engine} {voice}"
+                for start, word, engine, voice in EXAMPLE_WORDS
+            ),
             "tflite": f"{TFLITE_FILE}: the stream endpoint for one stream, {TFLITE_CHUNK_SAMPLES} samples a call "
             "(inputs samples (1, chunk), state (1, state_size); outputs probabilities, state), run by ai-edge-litert",
         }
