@@ -68,16 +68,23 @@ def tflite_stream(inference_model):
     return tf.lite.TFLiteConverter.from_concrete_functions([frozen]).convert()
 
 
-def example_clip(config, confusable_word):
-    """The export's example, for `python -m zoo demo`: `EXAMPLE_SECONDS` of quiet pink noise with the trigger and
-    `confusable_word` spoken by test voices at the times of `EXAMPLE_WORDS`, as 16-bit WAV bytes."""
+def example_words(trigger_word, confusable_word):
+    """`(start seconds, "trigger" or "confusable", text, engine, voice)` of each word the example says."""
+    return [
+        (start, word, trigger_word if word == "trigger" else confusable_word, engine, voice)
+        for start, word, engine, voice in EXAMPLE_WORDS
+    ]
+
+
+def example_clip(trigger_word, confusable_word):
+    """The export's example, for `python -m zoo demo`: `EXAMPLE_SECONDS` of quiet pink noise with the words of
+    `example_words` spoken at their times, as 16-bit WAV bytes."""
     import soundfile
 
     rate = audio.SAMPLE_RATE
     clip = 0.02 * audio.noise("pink", round(EXAMPLE_SECONDS * rate), np.random.default_rng(0))
-    for start, word, engine, voice in EXAMPLE_WORDS:
-        take = audio.synthesize(config.trigger_word if word == "trigger" else confusable_word, engine, voice)
-        take = take[: len(clip) - round(start * rate)]  # a long phrase is cut at the clip's end
+    for start, _, text, engine, voice in example_words(trigger_word, confusable_word):
+        take = audio.synthesize(text, engine, voice)[: len(clip) - round(start * rate)]  # cut at the clip's end
         clip[round(start * rate) : round(start * rate) + len(take)] += 0.7 * take / max(np.max(np.abs(take)), 1e-9)
     wav = io.BytesIO()
     soundfile.write(wav, np.clip(clip, -1, 1), rate, subtype="PCM_16", format="WAV")
@@ -207,7 +214,7 @@ class TriggerWordTask(Task):
     def export_files(self, inference_model, data):
         return {
             TFLITE_FILE: tflite_stream(inference_model),
-            EXAMPLE_FILE: example_clip(self.config, data.words["confusable"][0]),
+            EXAMPLE_FILE: example_clip(self.config.trigger_word, data.words["confusable"][0]),
         }
 
     def card(self, inference_model, data, test):
@@ -268,9 +275,10 @@ class TriggerWordTask(Task):
             "examples": [EXAMPLE_FILE],
             "example": f"{EXAMPLE_FILE}: {EXAMPLE_SECONDS:g} s of quiet pink noise; "
             + ", ".join(
-                f"at {start:g} s {self.config.trigger_word if word == 'trigger' else data.words['confusable'][0]!r} "
-                f"({word}) in the test voice {engine} {voice}"
-                for start, word, engine, voice in EXAMPLE_WORDS
+                f"at {start:g} s {text!r} ({word}) in the test voice {engine} {voice}"
+                for start, word, text, engine, voice in example_words(
+                    self.config.trigger_word, data.words["confusable"][0]
+                )
             ),
             "tflite": f"{TFLITE_FILE}: the stream endpoint for one stream, {TFLITE_CHUNK_SAMPLES} samples a call "
             "(inputs samples (1, chunk), state (1, state_size); outputs probabilities, state), run by ai-edge-litert",
