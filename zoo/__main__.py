@@ -53,9 +53,8 @@ def _run_prediction(predictor, args):
         sys.exit("predict needs inputs, or --sample N for a model that samples")
     spec = predictor.input_spec()
     if spec.dtype.is_floating:
-        # Audio files, each its own batch (they differ in length), each printed once it is heard.
-        for path in args.inputs:
-            print(f"{path!r} -> {_format(predictor.predict([_audio(predictor, path)])[0])}", flush=True)
+        for path, row in zip(args.inputs, _audio_rows(predictor, args.inputs)):
+            print(f"{path!r} -> {_format(row)}", flush=True)
         return
     if spec.dtype.is_integer:
         inputs = [_integer(predictor, text, spec.name) for text in args.inputs]
@@ -74,13 +73,16 @@ def _integer(predictor, text, name):
         sys.exit(f"{predictor.name}: takes integer {name}, got {text!r}")
 
 
-def _audio(predictor, path):
+def _audio_rows(predictor, paths):
+    """The model's rows for audio files, one file a batch (files differ in length), each as soon as it is heard."""
     from data_pipelines import audio
 
-    try:
-        return audio.read_audio(path)
-    except audio.UnreadableAudio as error:
-        sys.exit(f"{predictor.name}: {error}")
+    for path in paths:
+        try:
+            samples = audio.read_audio(path)
+        except audio.UnreadableAudio as error:
+            sys.exit(f"{predictor.name}: {error}")
+        yield predictor.predict([samples])[0]
 
 
 def _sample(predictor, args):
@@ -119,7 +121,7 @@ def _demo(_args):
         print(f"== {name}: {predictor.card.get('description', '')}")
         examples = predictor.card.get("examples", [])
         if predictor.input_spec().dtype.is_floating:  # audio: the examples are files in the export
-            rows = [predictor.predict([_audio(predictor, predictor.path / example)])[0] for example in examples]
+            rows = _audio_rows(predictor, [predictor.path / example for example in examples])
         else:
             rows = predictor.predict(examples)
         for example, row in zip(examples, rows):

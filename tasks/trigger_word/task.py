@@ -84,8 +84,9 @@ def example_clip(trigger_word, confusable_word):
     rate = audio.SAMPLE_RATE
     clip = 0.02 * audio.noise("pink", round(EXAMPLE_SECONDS * rate), np.random.default_rng(0))
     for start, _, text, engine, voice in example_words(trigger_word, confusable_word):
-        take = audio.synthesize(text, engine, voice)[: len(clip) - round(start * rate)]  # cut at the clip's end
-        clip[round(start * rate) : round(start * rate) + len(take)] += 0.7 * take / max(np.max(np.abs(take)), 1e-9)
+        begin = round(start * rate)
+        take = audio.synthesize(text, engine, voice)[: len(clip) - begin]  # a long phrase is cut at the clip's end
+        clip[begin : begin + len(take)] += 0.7 * take / max(np.max(np.abs(take)), 1e-9)
     wav = io.BytesIO()
     soundfile.write(wav, np.clip(clip, -1, 1), rate, subtype="PCM_16", format="WAV")
     return wav.getvalue()
