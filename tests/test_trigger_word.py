@@ -128,6 +128,9 @@ def test_clips_never_overlap_their_words_and_the_seed_reproduces_them():
         for first, second in zip(segments, segments[1:]):
             assert first.end <= second.start
         assert all(0 <= segment.start < segment.end <= 5 for segment in segments)
+        for segment in segments:  # each negative names its word: the 0.5-s tone is "a", 0.4 "b", 0.9 "c"
+            nearest = min(zip((0.5, 0.4, 0.9), "abc"), key=lambda pair: abs(pair[0] - (segment.end - segment.start)))
+            assert segment.word == ("" if segment.is_trigger else nearest[1])
     again, same = data.make_clip(bank, ["white", "hum"], 5 * RATE, np.random.default_rng(19), 4, 3)
     np.testing.assert_array_equal(samples, again)
     assert same == segments
@@ -218,6 +221,21 @@ def test_event_scores_on_hand_made_cases():
     assert scores["f1"] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
     assert scores["false_accepts_per_hour"] == 2.0 and scores["false_reject_rate"] == pytest.approx(1 / 3)
     assert events.match([0.6], [1.0, 0.0], 0.5) == (1, 0, 1)  # the nearest trigger takes it
+    assert events.false_accepts([1.2, 1.3, 5.0], [1.0], 0.5) == [1.3, 5.0]
+
+
+def test_false_accepts_count_for_the_word_said_last_before_them():
+    words = [(0.2, 1.0, "activate"), (3.0, 3.6, "activates"), (4.0, 4.5, "pals")]
+    causes = events.false_accept_causes(
+        # a hit at 1.2; a second detection of the trigger; inside "activates"; 0.9 s after "pals" ends; 1.5 s
+        # after it, beyond reach; and a clip of no words
+        [[1.2, 2.0, 3.5, 5.4, 6.0], [2.0]],
+        [[1.0], []],
+        [words, []],
+        tolerance=0.5,
+        reach=1.0,
+    )
+    assert causes == {"activate": 1, "activates": 1, "pals": 1, None: 2}
 
 
 def test_confusable_rule_finds_near_sounding_words():
@@ -310,6 +328,11 @@ def test_tiny_detector_for_another_word_trains_and_exports(tiny_run):
     for key in ("f1", "false_accepts_per_hour", "false_reject_rate", "frame_accuracy"):
         assert np.isfinite(metrics["test"][key])
     assert metrics["split_sizes"]["test"] == PRESETS["tiny"]["test_clips"] + PRESETS["tiny"]["negative_test_clips"]
+    # Every test false accept is put down to one word (or the background), each word to its kind.
+    by_word = card["false_accepts_by_word"]
+    assert sum(row["false_accepts"] for row in by_word) == metrics["test"]["false_accepts"]
+    kinds = {"confusable", "ordinary", "trigger", "recording", "background"}
+    assert all(row["kind"] in kinds and row["false_accepts"] > 0 for row in by_word)
     assert_each_weight_stored_once(workdir / "export")
     # The demo's example: synthesized test voices only, the trigger twice and a confusable word between.
     assert card["examples"] == [task.EXAMPLE_FILE] and "'hey zoo' (trigger)" in card["example"]
@@ -323,14 +346,17 @@ def test_reexport_refreshes_the_interface_fields_and_keeps_the_measurements(tiny
     shutil.copytree(workdir / "export", export_dir)
     card_path = export_dir / "model_card.json"
     stale = json.loads(card_path.read_text())
-    for field in ("sequence_outputs", "examples"):  # an export made before its task's card listed them
+    # An export made before its task's card listed these fields (the last one a measurement of the test split).
+    for field in ("sequence_outputs", "examples", "false_accepts_by_word"):
         del stale[field]
     stale["inputs"] = {"serve": "an older description"}
     card_path.write_text(json.dumps(stale))
     runner.reexport(task.TriggerWordTask, export_dir)
     card = json.loads(card_path.read_text())
     assert card["sequence_outputs"] == {"num_events": ["event_times"]} and card["examples"] == [task.EXAMPLE_FILE]
-    assert card["inputs"] == json.loads((workdir / "export" / "model_card.json").read_text())["inputs"]
+    exported = json.loads((workdir / "export" / "model_card.json").read_text())
+    assert card["inputs"] == exported["inputs"]
+    assert card["false_accepts_by_word"] == exported["false_accepts_by_word"]
     assert card["test_metrics"] == metrics["test"] and "--reexport" in card["export_note"]
 
 

@@ -164,7 +164,8 @@ INTERFACE_FIELDS = ("inputs", "outputs", "endpoints", "sequence_outputs", "examp
 def reexport(task_class, export_dir, data_dir=None):
     """Rebuilds an export in place from its own `model.keras` and `config.json` with the current task code, e.g.
     to add an endpoint or bound an input: the same weights, so the card's measurements stand, which the test
-    split is scored again to check; its interface fields are refreshed.
+    split is scored again to check; its interface fields are refreshed, and the fields the task's card has come
+    to describe since (e.g. a new measurement of the same test split) are added.
     """
     export_dir = export.resolve(export_dir)
     task, data, model = _from_export(task_class, export_dir, data_dir)
@@ -179,7 +180,7 @@ def reexport(task_class, export_dir, data_dir=None):
     if changed:
         raise ValueError(f"{export_dir}: not re-exported, its test metrics (now, card) changed: {changed}")
     described = task.card(model, data, test)
-    card.update({field: described[field] for field in INTERFACE_FIELDS if field in described})
+    card.update({field: value for field, value in described.items() if field in INTERFACE_FIELDS or field not in card})
     card["export_note"] = (
         f"re-exported from its model.keras by `python -m tasks.{task.name}.train --reexport {export_dir.name}`: "
         "the same weights, so the test metrics above stand"

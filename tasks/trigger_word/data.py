@@ -379,6 +379,7 @@ class Segment(NamedTuple):
     start: float
     end: float
     is_trigger: bool
+    word: str = ""  # what a negative says (its bank's `negative_words`); empty for a trigger
 
 
 def make_clip(bank, kinds, num_samples, rng, num_triggers, num_negatives, speeds=None):
@@ -391,15 +392,20 @@ def make_clip(bank, kinds, num_samples, rng, num_triggers, num_negatives, speeds
     """
     clip = background(bank, kinds[rng.integers(len(kinds))], num_samples, rng)
     taken, segments = [], []
-    words = [(True, bank.positives)] * num_triggers + [(False, bank.negatives)] * num_negatives
-    for is_trigger, pool in [words[i] for i in rng.permutation(len(words))]:
-        segment = _word(pool[rng.integers(len(pool))], rng, speeds)
+    words = [True] * num_triggers + [False] * num_negatives
+    for is_trigger in [words[i] for i in rng.permutation(len(words))]:
+        pool = bank.positives if is_trigger else bank.negatives
+        take = rng.integers(len(pool))
+        segment = _word(pool[take], rng, speeds)
         start = _place(len(segment), taken, num_samples, rng)
         if start is None:
             continue
         _overlay(clip, segment, start)
         taken.append((start, start + len(segment)))
-        segments.append(Segment(start / audio.SAMPLE_RATE, (start + len(segment)) / audio.SAMPLE_RATE, is_trigger))
+        word = "" if is_trigger else bank.negative_words[take]
+        segments.append(
+            Segment(start / audio.SAMPLE_RATE, (start + len(segment)) / audio.SAMPLE_RATE, is_trigger, word)
+        )
     clip /= max(1.0, float(np.max(np.abs(clip))))
     return clip.astype(np.float32), sorted(segments)
 

@@ -1,5 +1,7 @@
 """From per-step probabilities to detection times, and detections scored against true trigger ends."""
 
+import collections
+
 import numpy as np
 import tensorflow as tf
 
@@ -37,17 +39,47 @@ def detect(probabilities, threshold, refractory_steps, seconds_per_step):
     return padded, num_events
 
 
-def match(detections, trigger_ends, tolerance):
-    """Hits, false accepts and misses of one clip: each trigger end takes at most one detection within
-    `tolerance` seconds, the nearest first."""
+def _matched(detections, trigger_ends, tolerance):
+    """The indices of the detections and of the trigger ends that pair up: each trigger end takes at most one
+    detection within `tolerance` seconds, the nearest first."""
     pairs = sorted((abs(d - e), i, j) for i, d in enumerate(detections) for j, e in enumerate(trigger_ends))
     used_detections, used_ends = set(), set()
     for distance, i, j in pairs:
         if distance <= tolerance and i not in used_detections and j not in used_ends:
             used_detections.add(i)
             used_ends.add(j)
-    hits = len(used_ends)
+    return used_detections, used_ends
+
+
+def match(detections, trigger_ends, tolerance):
+    """Hits, false accepts and misses of one clip (see `_matched`)."""
+    hits = len(_matched(detections, trigger_ends, tolerance)[1])
     return hits, len(detections) - hits, len(trigger_ends) - hits
+
+
+def false_accepts(detections, trigger_ends, tolerance):
+    """The times of one clip's detections that no trigger end takes (see `_matched`)."""
+    used = _matched(detections, trigger_ends, tolerance)[0]
+    return [d for i, d in enumerate(detections) if i not in used]
+
+
+def false_accept_causes(detections, trigger_ends, words, tolerance, reach):
+    """What each false accept followed, over clips: the word said last before it (by start) that ended at most
+    `reach` seconds before it, or None where it followed no word (the background alone).
+
+    Args:
+        detections, trigger_ends: per clip, lists of seconds.
+        words: per clip, `(start, end, word)` of each word said in it.
+
+    Returns:
+        A `collections.Counter` {word or None: false accepts}.
+    """
+    causes = collections.Counter()
+    for found, ends, said in zip(detections, trigger_ends, words):
+        for time in false_accepts(found, ends, tolerance):
+            before = [(start, word) for start, end, word in said if start <= time <= end + reach]
+            causes[max(before)[1] if before else None] += 1
+    return causes
 
 
 def event_scores(detections, trigger_ends, seconds, tolerance):

@@ -1,5 +1,6 @@
 """The trigger-word task for the runner: 16-kHz samples in, a probability per step and detection times out."""
 
+import collections
 import dataclasses
 import io
 import re
@@ -134,13 +135,13 @@ class TriggerWordTask(Task):
         return [keras.metrics.BinaryAccuracy(name="frame_accuracy")]
 
     def probabilities(self, model, bank, split, indices, batch_size=32):
-        """Probabilities `(clips, steps)` and each clip's trigger ends."""
-        outputs, ends = [], []
+        """Probabilities `(clips, steps)` and each clip's words (`data.Segment`s)."""
+        outputs, words = [], []
         for start in range(0, len(indices), batch_size):
             batch = [clips.clip_at(self.config, bank, split, i) for i in indices[start : start + batch_size]]
             outputs.append(model.predict_on_batch(np.stack([samples for samples, _ in batch])))
-            ends += [clips.trigger_ends(segments) for _, segments in batch]
-        return np.concatenate(outputs), ends
+            words += [segments for _, segments in batch]
+        return np.concatenate(outputs), words
 
     def detections(self, probabilities, threshold):
         times, counts = events.detect(probabilities, threshold, self.refractory_steps, clips.step_seconds(self.config))
@@ -148,7 +149,8 @@ class TriggerWordTask(Task):
 
     def evaluate(self, inference_model, data, split):
         indices = getattr(data.splits, split).indices
-        probabilities, ends = self.probabilities(inference_model, data.banks[split], split, indices)
+        probabilities, words = self.probabilities(inference_model, data.banks[split], split, indices)
+        ends = [clips.trigger_ends(segments) for segments in words]
         seconds = self.config.clip_seconds
         step = clips.step_seconds(self.config)
         labels = np.stack([clips.step_labels(e, probabilities.shape[1], step, self.config.label_delay) for e in ends])
@@ -172,10 +174,31 @@ class TriggerWordTask(Task):
             )
         details = {
             "det_curve": det_curve,
+            "false_accepts_by_word": self.false_accepts_by_word(found, ends, words, data.words),
             "test_audio_hours": seconds * len(indices) / 3600,
             "negative_only_hours": seconds * len(negative_found) / 3600,
         }
         return Evaluation(scores, details)
+
+    def false_accepts_by_word(self, found, ends, words, vocabulary):
+        """The words that set the detector off, most often first: each word's false accepts (a false accept
+        counts for the word said last before it, at most `LABEL_SECONDS + MATCH_SECONDS` before it; one after
+        no word counts for the background) and how often it was said, with its kind (a `vocabulary` kind, the
+        trigger, a course recording, or the background)."""
+        trigger = self.config.trigger_word
+        spoken = [[(s.start, s.end, s.word or trigger) for s in segments] for segments in words]
+        causes = events.false_accept_causes(
+            found, ends, spoken, clips.MATCH_SECONDS, clips.LABEL_SECONDS + clips.MATCH_SECONDS
+        )
+        said = collections.Counter(word for clip in spoken for _, _, word in clip)
+        kinds = {word: kind for kind, listed in vocabulary.items() for word in listed} | {trigger: "trigger"}
+        rows = [
+            {"word": word, "kind": kinds.get(word, "recording"), "false_accepts": count, "said": said[word]}
+            if word
+            else {"word": "", "kind": "background", "false_accepts": count}
+            for word, count in causes.items()
+        ]
+        return sorted(rows, key=lambda row: (-row["false_accepts"], row["word"]))
 
     def endpoints(self, inference_model, data):
         threshold, refractory, step = self.config.threshold, self.refractory_steps, clips.step_seconds(self.config)
@@ -254,8 +277,12 @@ class TriggerWordTask(Task):
             f"{self.config.test_clips} test clips with 0-4 triggers and {self.config.negative_test_clips} "
             f"negative-only clips (4-6 negatives each, drawn alike from {len(data.words['confusable'])} "
             f"confusable and {len(data.words['ordinary'])} ordinary words); frame_accuracy as the course "
-            "measures it; det_curve over thresholds",
+            "measures it; det_curve over thresholds; false_accepts_by_word: the test false accepts at the threshold "
+            "by the word said last before each (at most "
+            f"{clips.LABEL_SECONDS + clips.MATCH_SECONDS:g} s before it; none: the background), beside how often "
+            "that word was said",
             "det_curve": test.details["det_curve"],
+            "false_accepts_by_word": test.details["false_accepts_by_word"],
             "threshold": self.config.threshold,
             "refractory_seconds": self.config.refractory_seconds,
             "step_seconds": step,
