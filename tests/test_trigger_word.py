@@ -136,6 +136,22 @@ def test_clips_never_overlap_their_words_and_the_seed_reproduces_them():
     assert same == segments
 
 
+def test_a_share_of_training_negatives_comes_from_the_confusable_takes():
+    bank = _tone_bank()
+    said = {}
+    for share in (0.0, 0.5, 1.0):
+        words = []
+        for seed in range(40):
+            rng = np.random.default_rng(seed)
+            _, segments = data.make_clip(bank, ["white"], 8 * RATE, rng, 0, 3, None, [2], share)
+            words += [segment.word for segment in segments]
+            if share == 0.0:  # no share draws nothing more: the clip of the classic recipe
+                _, classic = data.make_clip(bank, ["white"], 8 * RATE, np.random.default_rng(seed), 0, 3)
+                assert segments == classic
+        said[share] = words.count("c") / len(words)
+    assert said[1.0] == 1.0 and 0.25 < said[0.0] < 0.45 and said[0.0] < said[0.5] < said[1.0]
+
+
 def test_training_clips_play_their_words_within_the_speed_range():
     bank = _tone_bank()
     lengths = {"fixed": set(), "range": set(), "first recipe": set()}

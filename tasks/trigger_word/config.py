@@ -42,6 +42,9 @@ class TriggerWordConfig(RunConfig):
         label_delay: seconds after a trigger's end before its steps are labelled 1 (the label window ends 0.5 s
             after the end either way): the detector hears whether the word goes on ("activate" vs "activates")
             before it must answer. 0 is the classic recipe.
+        confusable_share: the share of training negatives drawn from the `confusable_words` (the rule's nearest
+            words, which validation and test say in their own voices) rather than from all of the training bank's
+            negative takes alike (0, the classic recipe; those words are then about 5% of the negatives).
         negative_weight: loss weight of the steps in the 0.5 s after each negative word ends, where a
             confusable word sets the detector off (1, the classic recipe, weighs every step alike); training only:
             the validation loss weighs every step alike.
@@ -76,6 +79,7 @@ class TriggerWordConfig(RunConfig):
     )
 
     label_delay: float = checked(0.0, lambda value: 0 <= value < 0.5, "in [0, 0.5)")
+    confusable_share: float = checked(0.0, lambda value: 0 <= value <= 1, "in [0, 1]")
     negative_weight: float = checked(1.0, lambda value: value > 0, "positive")
     threshold: float = checked(0.5, lambda value: 0 < value < 1, "in (0, 1)")
     refractory_seconds: float = 1.0

@@ -382,10 +382,13 @@ class Segment(NamedTuple):
     word: str = ""  # what a negative says (its bank's `negative_words`); empty for a trigger
 
 
-def make_clip(bank, kinds, num_samples, rng, num_triggers, num_negatives, speeds=None):
+def make_clip(
+    bank, kinds, num_samples, rng, num_triggers, num_negatives, speeds=None, confusable_takes=(), confusable_share=0.0
+):
     """A clip: a background of one of `kinds`, then up to `num_triggers` triggers and `num_negatives` negatives
     at random places that never overlap (fewer when no free place is found), each played at a speed from
-    `speeds` (see `_word`).
+    `speeds` (see `_word`). Each negative is drawn from the indices `confusable_takes` of `bank.negatives` with
+    probability `confusable_share`, else from all of them alike.
 
     Returns:
         `(samples, segments)`: float32 `(num_samples,)` in [-1, 1], and the placed words in time order.
@@ -396,6 +399,8 @@ def make_clip(bank, kinds, num_samples, rng, num_triggers, num_negatives, speeds
     for is_trigger in [words[i] for i in rng.permutation(len(words))]:
         pool = bank.positives if is_trigger else bank.negatives
         take = rng.integers(len(pool))
+        if not is_trigger and confusable_share > 0 and len(confusable_takes) and rng.random() < confusable_share:
+            take = confusable_takes[rng.integers(len(confusable_takes))]
         segment = _word(pool[take], rng, speeds)
         start = _place(len(segment), taken, num_samples, rng)
         if start is None:
@@ -445,10 +450,12 @@ def background_kinds(bank, split):
     return [kind for kind in BACKGROUND_KINDS[split] if kind not in held or held[kind] in bank.background_kinds]
 
 
-def clip_at(config, bank, split, index, epoch=0):
+def clip_at(config, bank, split, index, epoch=0, confusable_takes=()):
     """Clip `index` of a split (of `epoch`, for training), the same for the same arguments: 0-4 triggers and
     0-3 negatives (training: 0-`config.train_negatives`, played at `config.slowest_word`-`config.fastest_word`
-    times their speed). Test clips from `config.test_clips` on hold no trigger and 4-6 negatives."""
+    times their speed, a share `config.confusable_share` of them drawn from `confusable_takes`, the indices
+    of the bank's takes of the confusable words). Test clips from `config.test_clips` on hold no trigger and 4-6
+    negatives."""
     rng = np.random.default_rng([config.seed, SPLIT_SEEDS[split], epoch, index])
     num_samples = int(config.clip_seconds * audio.SAMPLE_RATE)
     if split == "test" and index >= config.test_clips:
@@ -462,6 +469,8 @@ def clip_at(config, bank, split, index, epoch=0):
         int(rng.integers(0, 5)),
         int(rng.integers(0, (config.train_negatives if training else 3) + 1)),
         (config.slowest_word, config.fastest_word) if training else None,
+        confusable_takes if training else (),
+        config.confusable_share if training else 0.0,
     )
 
 
@@ -471,8 +480,9 @@ def make_splits(config):
     return Splits(*(ClipSet(list(range(count))) for count in counts))
 
 
-def make_dataset(config, bank, split, clips, training):
-    """Batched `(samples, step labels, step loss weights)`; training clips change every epoch.
+def make_dataset(config, bank, split, clips, training, confusable_words=()):
+    """Batched `(samples, step labels, step loss weights)`; training clips change every epoch and draw a share
+    of their negatives from the takes of `confusable_words` (`config.confusable_share`).
 
     Only training weighs the steps after negative words (`config.negative_weight`); every other split weighs
     each step once, so its loss is the plain per-step loss whatever the weight, comparable across runs.
@@ -481,12 +491,14 @@ def make_dataset(config, bank, split, clips, training):
     step = step_seconds(config)
     num_steps = num_samples // int(step * audio.SAMPLE_RATE)
     negative_weight = config.negative_weight if training else 1.0
+    confusable = set(confusable_words)
+    confusable_takes = [take for take, word in enumerate(bank.negative_words) if word in confusable]
     epochs = iter(range(1 << 30))
 
     def generate():
         epoch = next(epochs) if training else 0
         for index in clips.indices:
-            samples, segments = clip_at(config, bank, split, index, epoch)
+            samples, segments = clip_at(config, bank, split, index, epoch, confusable_takes)
             yield (
                 samples,
                 step_labels(trigger_ends(segments), num_steps, step, config.label_delay),

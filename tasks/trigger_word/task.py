@@ -113,7 +113,7 @@ class TriggerWordTask(Task):
         splits = clips.make_splits(self.config)
         return TriggerWordData(
             splits,
-            clips.make_dataset(self.config, banks["train"], "train", splits.train, training=True),
+            clips.make_dataset(self.config, banks["train"], "train", splits.train, True, words["confusable"]),
             clips.make_dataset(self.config, banks["validation"], "validation", splits.validation, training=False),
             banks,
             words,
@@ -269,7 +269,13 @@ class TriggerWordTask(Task):
                 "pipeline (new training clips every epoch) from a word bank synthesized once and cached: 0-4 "
                 f"triggers and 0-{self.config.train_negatives} negatives in training, 0-3 in validation and test; "
                 f"each training word played at {self.config.slowest_word:g}-{self.config.fastest_word:g} times its "
-                "speed (resampled: pitch and formants move with it), each validation and test word at 0.9-1.1",
+                "speed (resampled: pitch and formants move with it), each validation and test word at 0.9-1.1"
+                + (
+                    f"; {self.config.confusable_share:g} of the training negatives drawn from the confusable words' "
+                    "takes, the rest from all negative takes alike"
+                    if self.config.confusable_share
+                    else ""
+                ),
             },
             "evaluation": f"event precision / recall / F1 (a detection within {clips.MATCH_SECONDS} s of a "
             f"trigger's end is a hit, one per trigger), false accepts per hour and false-reject rate at threshold "
