@@ -469,7 +469,7 @@ def clip_at(config, bank, split, index, epoch=0, confusable_takes=()):
         int(rng.integers(0, 5)),
         int(rng.integers(0, (config.train_negatives if training else 3) + 1)),
         (config.slowest_word, config.fastest_word) if training else None,
-        confusable_takes if training else (),
+        confusable_takes,
         config.confusable_share if training else 0.0,
     )
 
