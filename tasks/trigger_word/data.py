@@ -415,6 +415,12 @@ def make_clip(
     return clip.astype(np.float32), sorted(segments)
 
 
+def with_silent_tail(samples):
+    """A validation or test clip as it is scored: followed by `MATCH_SECONDS` of silence, so that a trigger said at
+    the clip's very end can be answered in the time a detection may take, as it can in a stream that goes on."""
+    return np.concatenate([samples, np.zeros(round(MATCH_SECONDS * audio.SAMPLE_RATE), np.float32)])
+
+
 def trigger_ends(segments):
     return [segment.end for segment in segments if segment.is_trigger]
 

@@ -135,11 +135,12 @@ class TriggerWordTask(Task):
         return [keras.metrics.BinaryAccuracy(name="frame_accuracy")]
 
     def probabilities(self, model, bank, split, indices, batch_size=32):
-        """Probabilities `(clips, steps)` and each clip's words (`data.Segment`s)."""
+        """Probabilities `(clips, steps)` of the clips with their silent tails (`data.with_silent_tail`), and
+        each clip's words (`data.Segment`s)."""
         outputs, words = [], []
         for start in range(0, len(indices), batch_size):
             batch = [clips.clip_at(self.config, bank, split, i) for i in indices[start : start + batch_size]]
-            outputs.append(model.predict_on_batch(np.stack([samples for samples, _ in batch])))
+            outputs.append(model.predict_on_batch(np.stack([clips.with_silent_tail(samples) for samples, _ in batch])))
             words += [segments for _, segments in batch]
         return np.concatenate(outputs), words
 
@@ -151,7 +152,7 @@ class TriggerWordTask(Task):
         indices = getattr(data.splits, split).indices
         probabilities, words = self.probabilities(inference_model, data.banks[split], split, indices)
         ends = [clips.trigger_ends(segments) for segments in words]
-        seconds = self.config.clip_seconds
+        seconds = self.config.clip_seconds  # the rates are per hour of clips; the silent tails are not counted
         step = clips.step_seconds(self.config)
         labels = np.stack([clips.step_labels(e, probabilities.shape[1], step, self.config.label_delay) for e in ends])
         found = self.detections(probabilities, self.config.threshold)
@@ -279,7 +280,9 @@ class TriggerWordTask(Task):
             },
             "evaluation": f"event precision / recall / F1 (a detection within {clips.MATCH_SECONDS} s of a "
             f"trigger's end is a hit, one per trigger), false accepts per hour and false-reject rate at threshold "
-            f"{self.config.threshold} with a {self.config.refractory_seconds} s refractory gap, on "
+            f"{self.config.threshold} with a {self.config.refractory_seconds} s refractory gap, each clip followed "
+            f"by {clips.MATCH_SECONDS} s of silence (not counted in the hours) so that a trigger at its end can be "
+            "answered, on "
             f"{self.config.test_clips} test clips with 0-4 triggers and {self.config.negative_test_clips} "
             f"negative-only clips (4-6 negatives each, drawn alike from {len(data.words['confusable'])} "
             f"confusable and {len(data.words['ordinary'])} ordinary words); frame_accuracy as the course "
