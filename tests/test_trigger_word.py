@@ -136,6 +136,17 @@ def test_clips_never_overlap_their_words_and_the_seed_reproduces_them():
     assert same == segments
 
 
+def test_another_seed_draws_other_training_clips_and_the_same_validation_and_test_clips():
+    bank = _tone_bank()
+    first, second = TriggerWordConfig(clip_seconds=4.0), TriggerWordConfig(clip_seconds=4.0, seed=1)
+    for split in ("validation", "test"):
+        assert data.clip_at(first, bank, split, 3)[1] == data.clip_at(second, bank, split, 3)[1]
+    assert data.clip_at(first, bank, "train", 3)[1] != data.clip_at(second, bank, "train", 3)[1]
+    moved = TriggerWordConfig(clip_seconds=4.0, data_seed=1)
+    assert data.clip_at(first, bank, "test", 3)[1] != data.clip_at(moved, bank, "test", 3)[1]
+    assert data.clip_at(first, bank, "train", 3)[1] == data.clip_at(moved, bank, "train", 3)[1]
+
+
 def test_a_share_of_training_negatives_comes_from_the_confusable_takes():
     bank = _tone_bank()
     said = {}

@@ -13,6 +13,9 @@ class TriggerWordConfig(RunConfig):
 
     Attributes:
         trigger_word: the word or phrase to detect; positives and confusable negatives are synthesized for it.
+        data_seed: seeds the audio (the word banks' words, voices and takes) and the validation and test clips;
+            `seed` seeds the weights, dropout and the training clips, so runs with other `seed`s are scored on the
+            same clips from the same banks.
         recordings_dir: folder with `activates/`, `negatives/`, `backgrounds/` recordings (the course's set,
             `<data_dir>/trigger_word` by default); its `activates/` are used only when `trigger_word` is
             "activate". Optional: without it every word is synthesized.
@@ -55,6 +58,7 @@ class TriggerWordConfig(RunConfig):
     """
 
     trigger_word: str = checked("activate", lambda value: bool(value.strip()), "a word or phrase, not blank")
+    data_seed: int = 0
     recordings_dir: str = ""
     cache_dir: str = "runs/cache/trigger_word"
     train_clips: int = 2000

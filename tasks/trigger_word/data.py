@@ -193,7 +193,7 @@ def build_bank(config, split, words, confusable=()):
     per voice, each `confusable` word `config.confusable_takes` times in every voice, each other word in
     `config.word_voices` voices. Test keeps its first draws: `POSITIVE_TAKES` per voice, every word in
     `NEGATIVE_TAKES` voices."""
-    rng = np.random.default_rng([config.seed, SPLIT_SEEDS[split]])
+    rng = np.random.default_rng([config.data_seed, SPLIT_SEEDS[split]])
     voices = _voices(split)
     widened = split != "test"
     takes_per_voice = config.trigger_takes if widened else POSITIVE_TAKES
@@ -247,7 +247,7 @@ def _bank_path(config, words, split):
         "version": BANK_VERSION,
         "trigger": config.trigger_word,
         "words": words,
-        "seed": config.seed,
+        "seed": config.data_seed,
         "recordings": str(recordings_dir(config)),
         "espeak_variants": audio.espeak_variants(),
         "voices": _voices(split),
@@ -265,7 +265,7 @@ def bank_words(config):
     count = config.confusable_words
     ranked = confusable_words(config.trigger_word, count * (1 + TRAIN_ONLY_WORDS), vocabulary)
     confusable = ranked[:count]
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(config.data_seed)
     trigger_parts = set(config.trigger_word.lower().split())
     ordinary = [
         w
@@ -275,7 +275,7 @@ def bank_words(config):
     ordinary = sorted(str(word) for word in ordinary[: max(ORDINARY_WORDS * count // 30, 2)])
     heard = set(ranked) | set(ordinary) | trigger_parts
     unheard = [word for word in vocabulary if word not in heard]
-    more_ordinary = np.random.default_rng([config.seed, 1]).choice(
+    more_ordinary = np.random.default_rng([config.data_seed, 1]).choice(
         unheard, size=min(len(ordinary) * TRAIN_ONLY_WORDS, len(unheard)), replace=False
     )
     return {
@@ -461,8 +461,9 @@ def clip_at(config, bank, split, index, epoch=0, confusable_takes=()):
     0-3 negatives (training: 0-`config.train_negatives`, played at `config.slowest_word`-`config.fastest_word`
     times their speed, a share `config.confusable_share` of them drawn from `confusable_takes`, the indices
     of the bank's takes of the confusable words). Test clips from `config.test_clips` on hold no trigger and 4-6
-    negatives."""
-    rng = np.random.default_rng([config.seed, SPLIT_SEEDS[split], epoch, index])
+    negatives. Training clips follow `config.seed`, the others `config.data_seed`."""
+    seed = config.seed if split == "train" else config.data_seed
+    rng = np.random.default_rng([seed, SPLIT_SEEDS[split], epoch, index])
     num_samples = int(config.clip_seconds * audio.SAMPLE_RATE)
     if split == "test" and index >= config.test_clips:
         return make_clip(bank, background_kinds(bank, split), num_samples, rng, 0, int(rng.integers(4, 7)))
