@@ -4,8 +4,8 @@
 
 Both hear the exported model's test clips (its card's config: unseen voices, recordings and background kind,
 the negative-only hour included), each followed by 0.5 s of silence as the task scores them
-(`data.with_silent_tail`; false accepts are per hour of the clips). Ours: the SavedModel's `serve` at the shipped threshold. PocketSphinx 5
-(`pip install pocketsphinx`, its bundled US English model): the trigger as its keyphrase, each
+(`data.with_silent_tail`; false accepts are per hour of the clips). Ours: the SavedModel's `serve` at the shipped
+threshold. PocketSphinx 5 (`pip install pocketsphinx`, its bundled US English model): the trigger as its keyphrase, each
 `kws_threshold` of a sweep, a detection at the end of each keyphrase segment; the best threshold by event F1
 is reported (chosen on this test audio, which favours PocketSphinx). Real-time factor: compute seconds per
 second of audio in this process (ours batched offline; PocketSphinx one clip at a time). Streaming cost:

@@ -204,7 +204,7 @@ def test_clips_are_scored_with_time_to_answer_a_trigger_at_their_end():
             heard.append(samples)
             return np.zeros((len(samples), samples.shape[1] // 640), np.float32)
 
-    probabilities, words = task.TriggerWordTask(config).probabilities(Listener(), bank, "test", [0, 1, 2])
+    probabilities, _ = task.TriggerWordTask(config).probabilities(Listener(), bank, "test", [0, 1, 2])
     tail = round(data.MATCH_SECONDS * RATE)
     assert np.concatenate(heard).shape == (3, 4 * RATE + tail) and probabilities.shape == (3, (4 * RATE + tail) // 640)
     for row, index in zip(np.concatenate(heard), [0, 1, 2]):
