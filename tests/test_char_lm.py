@@ -258,7 +258,96 @@ def test_the_ngram_is_mixed_in_as_best_on_validation(tiny_run):
         return bits_per_token(*score_all(recurrent.with_ngram(model.ngram, weight, mixing), splits.validation.texts))
 
     measured = {(mixing, weight): bits(mixing, weight) for mixing in NGRAM_MIXINGS for weight in weights}
-    assert measured[chosen] == pytest.approx(min(measured.values()), rel=1e-5)
+    assert chosen[2:] == (None, 0.0)  # no outside n-gram was offered
+    assert measured[chosen[:2]] == pytest.approx(min(measured.values()), rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def outside_run(tmp_path_factory):
+    """A tiny run with an outside n-gram: more names made of the same syllables, which predict the corpus."""
+    workdir = tmp_path_factory.mktemp("char_lm_outside")
+    names = _write_names(workdir / "names.txt")
+    _write_names(workdir / "outside.txt", count=3000, seed=1)
+    config = _config(
+        workdir / "names.txt",
+        workdir,
+        epochs=1,
+        hidden_dim=8,
+        outside_ngram_file=str(workdir / "outside.txt"),
+        outside_ngram_contexts=300,
+    )
+    metrics = train_and_evaluate(config)
+    return workdir, config, metrics, keras.saving.load_model(workdir / "export" / "model.keras"), names
+
+
+def test_an_outside_ngram_is_chosen_on_validation_and_rides_in_the_export(outside_run):
+    workdir, config, metrics, model, names = outside_run
+    details = metrics["test_details"]
+    assert model.outside_ngram is not None and model.outside_ngram.num_contexts == 300
+    assert (model.outside_ngram_weight, model.outside_ngram.order) == (
+        details["outside_ngram_weight"],
+        details["outside_ngram_order"],
+    )
+    assert details["outside_ngram_weight"] > 0 and details["ngram_weight"] + details["outside_ngram_weight"] < 1
+    card = json.loads((workdir / "export" / "model_card.json").read_text())
+    assert "300 most frequent contexts" in card["outside_ngram"] and card["outside_ngram_weight"] > 0
+    # The choice agrees with the graph's own validation scores of its neighbours.
+    splits = data.make_splits(config)
+    inputs, targets = data.encode(splits.validation.texts, model.vocabulary, 100)
+    recurrent = model.with_ngram(None, 0.0)
+    chosen = best_ngram_mixture(
+        recurrent,
+        model.ngram,
+        [(inputs.to_tensor(), targets.to_tensor())],
+        (0.0, 0.1, 0.2, 0.4),
+        outside_ngrams=[model.outside_ngram],
+    )
+    measured = {
+        (mixing, weight, outside_weight): bits_per_token(
+            *score_all(
+                recurrent.with_ngram(model.ngram, weight, mixing, model.outside_ngram, outside_weight),
+                splits.validation.texts,
+            )
+        )
+        for mixing in NGRAM_MIXINGS
+        for weight in (0.0, 0.1, 0.2, 0.4)
+        for outside_weight in (0.0, 0.1, 0.2, 0.4)
+    }
+    assert measured[(chosen[0], chosen[1], chosen[3])] == pytest.approx(min(measured.values()), rel=1e-5)
+    # Its text is the outside file's lines, without any that holds a held-out name.
+    lines = data.outside_ngram_lines(config, splits, model.vocabulary).texts
+    held_out = splits.validation.texts + splits.test.texts
+    assert lines and not any(name in line for line in lines for name in held_out)
+    # Plain TensorFlow scores and samples as Keras does.
+    loaded = tf.saved_model.load(str(workdir / "export" / "saved_model"))
+    np.testing.assert_allclose(
+        loaded.score(tf.constant(names[:5]))["log_prob"], model.score(tf.constant(names[:5]))[0], rtol=1e-5
+    )
+    keras_samples = model.sample(8, 1.0, 3, "", 0, 1.0)["text"].numpy()
+    assert keras_samples.tolist() == loaded.sample(8, 1.0, 3, "", 0, 1.0)["text"].numpy().tolist()
+
+
+@pytest.mark.parametrize("mixing", NGRAM_MIXINGS)
+def test_two_ngrams_mix_as_documented_and_steps_match_the_sequence(outside_run, mixing):
+    *_, model, names = outside_run
+    model = model.with_ngram(model.ngram, 0.3, mixing, model.outside_ngram, 0.2)
+    inputs = tf.concat([tf.fill([3, 1], data.END_ID), model.char_ids(tf.constant(names[:3])).to_tensor()], axis=1)
+    recurrent = tf.nn.softmax(model.with_ngram(None, 0.0)(inputs))
+    corpus_ngram, outside = model.ngram(inputs), model.outside_ngram(inputs)
+    mixed = tf.nn.softmax(model(inputs))
+    if mixing == "linear":
+        expected = 0.5 * recurrent + 0.3 * corpus_ngram + 0.2 * outside
+    else:
+        expected = recurrent**0.5 * corpus_ngram**0.3 * outside**0.2
+        expected /= tf.reduce_sum(expected, axis=-1, keepdims=True)
+    np.testing.assert_allclose(mixed, expected, rtol=1e-5, atol=1e-7)
+    # The one-step recurrence (sampling's) carries both n-grams' contexts, of their own orders.
+    tokens = [data.END_ID, *model.char_ids(tf.constant(names[:1])).to_tensor().numpy()[0]]
+    state, total = model.zero_state(1), 0.0
+    for token, target in zip(tokens, [*tokens[1:], data.END_ID]):
+        log_probs, state = model.step(tf.constant([token]), state)
+        total += float(log_probs[0, target])
+    assert float(model.score(tf.constant(names[:1]))[0][0]) == pytest.approx(total, rel=1e-5)
 
 
 def test_bad_strings_get_defined_scores(tiny_run):

@@ -68,3 +68,40 @@ def test_ngram_table_gives_the_kneser_ney_probabilities_at_every_position(order)
             assert probabilities[position, token_ids.get(char, 1)] == pytest.approx(expected, rel=1e-5)
             context = context[1:] + [char]
         assert np.all(probabilities[:, 0] == 0)  # padding is never next
+
+
+def test_history_counts_count_each_context_and_a_suffix_at_least_as_often():
+    model = ngram.KneserNey(3).fit(["abab", "ba"])
+    counts = model.history_counts()
+    # Positions (each sequence's end included): 5 + 3; "a" is the context of 3 of them, "ba" of 2, ("\n", "b") of 1.
+    assert counts[()] == 8 and counts[("a",)] == 3 and counts[("b", "a")] == 2 and counts[("\n", "b")] == 1
+    assert set(counts) == set(model.histories())
+    assert all(counts[history[1:]] >= count for history, count in counts.items() if history)
+
+
+def test_a_table_of_the_most_frequent_contexts_reads_each_other_context_at_its_longest_kept_suffix():
+    model = ngram.KneserNey(4).fit(NAMES)
+    chars = sorted(set("".join(NAMES)))
+    token_ids = {**{char: 3 + index for index, char in enumerate(chars)}, "\n": 2}
+    counts = model.history_counts()
+    table = NGramTable.from_model(model, token_ids, 1, 3 + len(chars), 2, max_contexts=40)
+    assert table.num_contexts == 40
+    kept = sorted(counts, key=lambda history: (-counts[history], len(history), repr(history)))[:40]
+    assert all(history[1:] in kept for history in kept if history)  # suffix-closed, the empty context first
+    name = "brachiosaurus"
+    probabilities = table(np.array([[2] + [token_ids[char] for char in name]])).numpy()[0]
+    context = ("\n",) * 3
+    for position, char in enumerate(list(name) + ["\n"]):
+        suffix = next(context[start:] for start in range(4) if context[start:] in kept)
+        padded = (None,) * (3 - len(suffix)) + suffix  # a token it never saw: no context there
+        assert probabilities[position, token_ids[char]] == pytest.approx(model.probability(char, padded), rel=1e-5)
+        context = context[1:] + (char,)
+
+
+def test_a_table_of_text_without_some_tokens_still_sums_to_one():
+    # An n-gram of other text may lack some of the corpus's characters: they share its unknown token's chance.
+    model = ngram.KneserNey(2).fit(["abab"])
+    table = NGramTable.from_model(model, {"a": 3, "b": 4, "c": 5, "\n": 2}, 1, 6, 2)
+    np.testing.assert_allclose(table.probabilities.numpy().sum(axis=1), 1.0, rtol=1e-6)
+    probabilities = table.probabilities.numpy()
+    np.testing.assert_allclose(probabilities[:, 5], probabilities[:, 1])

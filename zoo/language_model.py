@@ -72,7 +72,10 @@ class RecurrentLanguageModel(keras.Model):
     A fixed n-gram model can be mixed in (`with_ngram`), in scoring and sampling alike (a task mixes it into a
     trained model; nothing here trains with it). The next-token distribution is then, with `w = ngram_weight`,
     `(1 - w) * P_recurrent + w * P_ngram` (`ngram_mixing="linear"`), or the normalized
-    `P_recurrent ** (1 - w) * P_ngram ** w` (`"log_linear"`).
+    `P_recurrent ** (1 - w) * P_ngram ** w` (`"log_linear"`). A second one, an n-gram of text outside the
+    corpus, can be mixed in beside it at `v = outside_ngram_weight`, by the same mixing:
+    `(1 - w - v) * P_recurrent + w * P_ngram + v * P_outside`, or the normalized product of the three with those
+    exponents.
 
     A base class: a subclass creates its own layers after `super().__init__`, then calls `self.build()`, and
     puts the arguments that determine `vocab_size` into its `get_config`.
@@ -88,6 +91,8 @@ class RecurrentLanguageModel(keras.Model):
         ngram: an `NGramTable` over the same ids (or its serialized config), or None.
         ngram_weight: its share of the mixture, in [0, 1).
         ngram_mixing: how it is mixed in, one of `NGRAM_MIXINGS`.
+        outside_ngram: a second `NGramTable` over the same ids (or its serialized config), or None.
+        outside_ngram_weight: its share of the mixture; the two weights sum to less than 1.
 
     Call arguments:
         inputs: int `(batch, time)` ids, right-padded with `PAD_ID`.
@@ -107,11 +112,16 @@ class RecurrentLanguageModel(keras.Model):
         ngram=None,
         ngram_weight=0.0,
         ngram_mixing="linear",
+        outside_ngram=None,
+        outside_ngram_weight=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not 0 <= ngram_weight < 1:
-            raise ValueError(f"ngram_weight must be in [0, 1), got {ngram_weight}")
+        if not (ngram_weight >= 0 and outside_ngram_weight >= 0 and ngram_weight + outside_ngram_weight < 1):
+            raise ValueError(
+                f"ngram_weight and outside_ngram_weight must be >= 0 and sum to less than 1, got {ngram_weight} "
+                f"and {outside_ngram_weight}"
+            )
         if ngram_mixing not in NGRAM_MIXINGS:
             raise ValueError(f"ngram_mixing must be one of {NGRAM_MIXINGS}, got {ngram_mixing!r}")
         self.vocab_size = vocab_size
@@ -122,16 +132,27 @@ class RecurrentLanguageModel(keras.Model):
         self.stack = RecurrentStack(**self.recurrent, return_sequences=True, return_state=True, name="stack")
         self.dropout_layer = keras.layers.Dropout(self.stack.dropout)
         self.output_layer = keras.layers.Dense(vocab_size, name=output_name)
-        self.ngram = keras.saving.deserialize_keras_object(ngram) if isinstance(ngram, dict) else ngram
+        self.ngram, self.outside_ngram = (
+            keras.saving.deserialize_keras_object(table) if isinstance(table, dict) else table
+            for table in (ngram, outside_ngram)
+        )
         self.ngram_weight = ngram_weight
         self.ngram_mixing = ngram_mixing
+        self.outside_ngram_weight = outside_ngram_weight
+
+    @property
+    def ngrams(self):
+        """`[(table, weight)]` of the n-grams mixed in, the corpus's first."""
+        pairs = ((self.ngram, self.ngram_weight), (self.outside_ngram, self.outside_ngram_weight))
+        return [(table, weight) for table, weight in pairs if table is not None]
 
     def build(self, input_shape=None):
         self.embedding.build((None, None))
         self.stack.build((None, None, self.embedding_dim))
         self.output_layer.build((None, None, self.stack.output_dim))
-        if self.ngram is not None and not self.ngram.built:
-            self.ngram.build((None, None))
+        for table, _ in self.ngrams:
+            if not table.built:
+                table.build((None, None))
         self.built = True
 
     def _logits(self, outputs, training=None):
@@ -142,15 +163,23 @@ class RecurrentLanguageModel(keras.Model):
         embedded = self.dropout_layer(self.embedding(inputs), training=training)
         outputs, *_ = self.stack(embedded, mask=inputs != PAD_ID, training=training)
         logits = self._logits(outputs, training)
-        if self.ngram is None:
+        if not self.ngrams:
             return logits
-        return mix_ngram(logits, self.ngram(inputs), self.ngram_weight, self.ngram_mixing)
+        return mix_ngram(logits, [(table(inputs), weight) for table, weight in self.ngrams], self.ngram_mixing)
 
-    def with_ngram(self, ngram, ngram_weight, ngram_mixing="linear"):
+    def with_ngram(self, ngram, ngram_weight, ngram_mixing="linear", outside_ngram=None, outside_ngram_weight=0.0):
         """A copy of this model with the n-gram `ngram` (an `NGramTable`, or None for none) mixed in at
-        `ngram_weight` by `ngram_mixing`, and this model's recurrent weights."""
+        `ngram_weight` by `ngram_mixing`, and `outside_ngram` beside it at `outside_ngram_weight`, and this
+        model's recurrent weights."""
         mixed = self.__class__.from_config(
-            {**self.get_config(), "ngram": ngram, "ngram_weight": ngram_weight, "ngram_mixing": ngram_mixing}
+            {
+                **self.get_config(),
+                "ngram": ngram,
+                "ngram_weight": ngram_weight,
+                "ngram_mixing": ngram_mixing,
+                "outside_ngram": outside_ngram,
+                "outside_ngram_weight": outside_ngram_weight,
+            }
         )
         for theirs, mine in zip(
             (mixed.embedding, mixed.stack, mixed.output_layer), (self.embedding, self.stack, self.output_layer)
@@ -173,24 +202,28 @@ class RecurrentLanguageModel(keras.Model):
         return tf.cond(tf.shape(inputs)[0] > 0, scored, lambda: (tf.zeros([0]), tf.zeros([0], tf.int32)))
 
     def zero_state(self, batch):
-        """The recurrent stack's zero states, and with an n-gram mixed in, its context: `order - 1` start ids."""
+        """The recurrent stack's zero states, and for each n-gram mixed in, its context: `order - 1` start ids."""
         states = self.stack.states_per_layer * self.stack.num_layers
         state = [tf.zeros([batch, self.stack.hidden_dim]) for _ in range(states)]
-        if self.ngram is not None:
-            state.append(tf.fill([batch, self.ngram.order - 1], tf.constant(self.ngram.start_id, tf.int32)))
+        for table, _ in self.ngrams:
+            state.append(tf.fill([batch, table.order - 1], tf.constant(table.start_id, tf.int32)))
         return state
 
     def step(self, tokens, state, context=None):
         """One step for `zoo.decoding`: log P(next | token, state) `(n, vocab_size)` and the new state;
         the `never_sampled` ids get no probability."""
         embedded = self.embedding(tokens[:, None])
-        recurrent_state = state if self.ngram is None else state[:-1]
-        outputs, *new_state = self.stack(embedded, initial_state=recurrent_state)
+        recurrent_states = len(state) - len(self.ngrams)
+        outputs, *new_state = self.stack(embedded, initial_state=state[:recurrent_states])
         logits = self._logits(outputs[:, 0])
-        if self.ngram is not None:
-            ngram_context = tf.concat([state[-1], tf.cast(tokens[:, None], tf.int32)], axis=1)[:, 1:]
-            logits = mix_ngram(logits, self.ngram(ngram_context)[:, -1], self.ngram_weight, self.ngram_mixing)
-            new_state.append(ngram_context)
+        if self.ngrams:
+            contexts = [
+                tf.concat([context, tf.cast(tokens[:, None], tf.int32)], axis=1)[:, 1:]
+                for context in state[recurrent_states:]
+            ]
+            components = [(table(context)[:, -1], weight) for (table, weight), context in zip(self.ngrams, contexts)]
+            logits = mix_ngram(logits, components, self.ngram_mixing)
+            new_state += contexts
         state = new_state
         log_probs = tf.nn.log_softmax(logits)
         unsampled = tf.reduce_any(tf.range(self.vocab_size)[:, None] == self.never_sampled, axis=1)
@@ -270,41 +303,69 @@ class RecurrentLanguageModel(keras.Model):
                 "ngram": None if self.ngram is None else keras.saving.serialize_keras_object(self.ngram),
                 "ngram_weight": self.ngram_weight,
                 "ngram_mixing": self.ngram_mixing,
+                "outside_ngram": None
+                if self.outside_ngram is None
+                else keras.saving.serialize_keras_object(self.outside_ngram),
+                "outside_ngram_weight": self.outside_ngram_weight,
             }
         )
         return config
 
 
-def mix_ngram(logits, ngram_probabilities, weight, mixing):
-    """Next-token log-probabilities `(..., vocab_size)` of an n-gram's distributions mixed at `weight` by `mixing`
-    (see `RecurrentLanguageModel`) into those of `logits`; `PAD_LOGIT` at `PAD_ID`."""
+def mix_ngram(logits, components, mixing):
+    """Next-token log-probabilities `(..., vocab_size)` of n-gram distributions mixed by `mixing` (see
+    `RecurrentLanguageModel`) into those of `logits`: `components` are `(probabilities, weight)` pairs, the
+    recurrent model's share one minus their weights. `PAD_LOGIT` at `PAD_ID`."""
     padding = tf.range(tf.shape(logits)[-1]) == PAD_ID
+    recurrent_weight = 1 - sum(weight for _, weight in components)
     if mixing == "linear":
-        mixture = tf.math.log((1 - weight) * tf.nn.softmax(logits) + weight * ngram_probabilities)
-        return tf.where(padding, PAD_LOGIT, mixture)
-    # The n-gram gives every id but padding some probability, so only padding's log is infinite.
-    mixture = (1 - weight) * tf.nn.log_softmax(logits) + weight * tf.math.log(ngram_probabilities)
+        mixture = recurrent_weight * tf.nn.softmax(logits)
+        for probabilities, weight in components:
+            mixture += weight * probabilities
+        return tf.where(padding, PAD_LOGIT, tf.math.log(mixture))
+    # An n-gram gives every id but padding some probability, so only padding's log is infinite.
+    mixture = recurrent_weight * tf.nn.log_softmax(logits)
+    for probabilities, weight in components:
+        mixture += weight * tf.math.log(probabilities)
     return tf.nn.log_softmax(tf.where(padding, PAD_LOGIT, mixture))
 
 
-def best_ngram_mixture(model, ngram, batches, weights=NGRAM_WEIGHTS, mixings=NGRAM_MIXINGS):
-    """The `(ngram_mixing, ngram_weight)` among `mixings` and `weights` at which mixing `ngram` (an `NGramTable`)
-    into `model` (with none mixed in) gives the fewest bits per token on `batches`: `(inputs, targets)` id pairs
-    whose padded targets are `PAD_ID` or below. A tie goes to the earlier mixing and the smaller weight."""
-    logits, table, targets = [], [], []
+def best_ngram_mixture(model, ngram, batches, weights=NGRAM_WEIGHTS, mixings=NGRAM_MIXINGS, outside_ngrams=()):
+    """The mixing of n-grams into `model` (with none mixed in) that gives the fewest bits per token on `batches`
+    (`(inputs, targets)` id pairs whose padded targets are `PAD_ID` or below): `ngram` (an `NGramTable`) at one
+    of `weights`, and optionally one of `outside_ngrams` beside it at another (the two summing to less than 1),
+    by one of `mixings`. A tie goes to the earlier mixing, the smaller weights and the earlier outside n-gram.
+
+    Returns:
+        `(ngram_mixing, ngram_weight, outside_ngram, outside_ngram_weight)`; `(..., None, 0.0)` when no outside
+        n-gram helps.
+    """
+    logits, tables, targets = [], [[] for _ in range(1 + len(outside_ngrams))], []
     for inputs, batch_targets in batches:
         valid = batch_targets > PAD_ID
         logits.append(tf.boolean_mask(model(inputs), valid))
-        table.append(tf.boolean_mask(ngram(inputs), valid))
+        for rows, table in zip(tables, (ngram, *outside_ngrams)):
+            rows.append(tf.boolean_mask(table(inputs), valid))
         targets.append(tf.boolean_mask(batch_targets, valid))
-    logits, table, targets = (tf.concat(rows, axis=0) for rows in (logits, table, targets))
+    logits, targets = tf.concat(logits, axis=0), tf.concat(targets, axis=0)
+    tables = [tf.concat(rows, axis=0) for rows in tables]
 
-    def bits(mixing, weight):
-        log_probs = tf.nn.log_softmax(mix_ngram(logits, table, weight, mixing))
+    def bits(mixing, weight, outside, outside_weight):
+        components = [(tables[0], weight)] + ([(tables[outside], outside_weight)] if outside_weight else [])
+        log_probs = tf.nn.log_softmax(mix_ngram(logits, components, mixing))
         return -float(tf.reduce_mean(tf.gather(log_probs, targets, batch_dims=1))) / math.log(2)
 
-    candidates = [(mixing, weight) for mixing in mixings for weight in weights]
-    return candidates[int(np.argmin([bits(*candidate) for candidate in candidates]))]
+    candidates = [(mixing, weight, 0, 0.0) for mixing in mixings for weight in weights]
+    candidates += [
+        (mixing, weight, outside, outside_weight)
+        for mixing in mixings
+        for weight in weights
+        for outside in range(1, len(tables))
+        for outside_weight in weights
+        if outside_weight > 0 and weight + outside_weight < 1
+    ]
+    mixing, weight, outside, outside_weight = candidates[int(np.argmin([bits(*candidate) for candidate in candidates]))]
+    return mixing, weight, outside_ngrams[outside - 1] if outside_weight else None, outside_weight
 
 
 @dataclasses.dataclass

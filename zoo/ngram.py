@@ -96,6 +96,15 @@ class KneserNey:
             {history for totals in self.totals.values() for history in totals}, key=lambda h: (len(h), repr(h))
         )
 
+    def history_counts(self):
+        """`{history: how often it is a context in the training sequences}` for every history, the positions
+        of each sequence's end included. A suffix of a history is counted at least as often as the history."""
+        counts = collections.Counter()
+        for ngram, count in self.counts[self.order].items():
+            for length in range(self.order):
+                counts[ngram[self.order - 1 - length : self.order - 1]] += count
+        return counts
+
     def log_prob(self, sequence):
         """Natural log-probability of `sequence` followed by the end token."""
         context = [self.end] * (self.order - 1)

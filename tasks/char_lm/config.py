@@ -26,6 +26,12 @@ class CharLmConfig(RunConfig):
         ngram_mixture: mix the Kneser-Ney baseline into the exported model, at the weight and by the mixing
             (linear or log-linear) that are best on validation (`zoo.language_model.best_ngram_mixture`; none if
             0 is best).
+        outside_ngram_file: UTF-8 text files (comma-separated, one sequence per line) of a second Kneser-Ney
+            n-gram that the exported model may mix in beside the corpus's (e.g. the taxon names a model of
+            dinosaur names was pretrained on), its lines kept as pretraining's are; its order (2-8) and weight
+            are chosen on validation with the corpus n-gram's (a weight of 0 leaves it out); with `ngram_mixture`.
+        outside_ngram_contexts: the most contexts its table keeps, the most frequent (`NGramTable.from_model`):
+            a row is one float per character, so this bounds what it adds to the export (100,000: 12 MB).
         model_name: the export's name in `saved_models/`; default the corpus (or the text file's stem).
         pretrain_corpus: `imdb`: before the corpus itself, train on pieces of the IMDB reviews (read from the
             data directory) written in the corpus's characters (`data.pretraining_lines`); `latin`: on the
@@ -51,6 +57,8 @@ class CharLmConfig(RunConfig):
     recurrent: RecurrentConfig = section_defaults(RecurrentConfig, cell="lstm", hidden_dim=256, dropout=0.3)
     max_sample_length: int = 64
     ngram_mixture: bool = True
+    outside_ngram_file: str = ""
+    outside_ngram_contexts: int = at_least(100_000, 1, "context")
     model_name: str = ""
 
     # Pretraining

@@ -118,24 +118,41 @@ def pretraining_lines(config, splits, vocabulary):
         candidates.update(review_pieces(config, clauses=" " in vocabulary))
     if config.pretrain_corpus == "latin":
         candidates.update(lemma.lower() if config.lowercase else lemma for lemma in latin_lemmas())
-    for path in pretrain_files(config):
-        if not path.is_file():
-            raise FileNotFoundError(f"pretrain_file {path} does not exist")
-        lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
-        candidates.update(line.lower() if config.lowercase else line for line in lines if line)
+    candidates.update(_file_lines(config, "pretrain_file"))
+    pieces = _unseen_pieces(candidates, config, splits, vocabulary)
+    order = np.random.default_rng(config.seed).permutation(len(pieces))[: config.pretrain_sequences]
+    return Lines([pieces[index] for index in sorted(order)])
+
+
+def outside_ngram_lines(config, splits, vocabulary):
+    """The sequences the outside n-gram is trained on: the lines of the `outside_ngram_file` files, kept as
+    `pretraining_lines` keeps them (in `vocabulary`'s characters, none holding a held-out sequence), every one."""
+    return Lines(_unseen_pieces(set(_file_lines(config, "outside_ngram_file")), config, splits, vocabulary))
+
+
+def _unseen_pieces(candidates, config, splits, vocabulary):
+    """The sorted `candidates` of at most `max_length` characters, all in `vocabulary`, that contain no
+    validation or test sequence."""
     allowed = set(vocabulary)
     pieces = sorted(piece for piece in candidates if len(piece) <= config.max_length and set(piece) <= allowed)
     held_out = set(splits.validation.texts) | set(splits.test.texts)
     everything = "\n".join(pieces)
     quoted = [sequence for sequence in held_out if sequence in everything]
-    pieces = [piece for piece in pieces if not any(sequence in piece for sequence in quoted)]
-    order = np.random.default_rng(config.seed).permutation(len(pieces))[: config.pretrain_sequences]
-    return Lines([pieces[index] for index in sorted(order)])
+    return [piece for piece in pieces if not any(sequence in piece for sequence in quoted)]
 
 
-def pretrain_files(config):
-    """The paths in `config.pretrain_file` (comma-separated), in order."""
-    return [Path(path.strip()).expanduser() for path in config.pretrain_file.split(",") if path.strip()]
+def _file_lines(config, field):
+    """The non-blank lines of the files in `config.<field>`, lower-cased when the corpus is."""
+    for path in listed_files(getattr(config, field)):
+        if not path.is_file():
+            raise FileNotFoundError(f"{field} {path} does not exist")
+        lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+        yield from (line.lower() if config.lowercase else line for line in lines if line)
+
+
+def listed_files(paths):
+    """The paths in a comma-separated list, in order."""
+    return [Path(path.strip()).expanduser() for path in paths.split(",") if path.strip()]
 
 
 def latin_lemmas(paths=None):

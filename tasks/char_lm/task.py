@@ -24,6 +24,7 @@ from zoo.layers import NGramTable
 from zoo.task import Evaluation, Pretraining
 
 NOVELTY_SAMPLES = 1000
+OUTSIDE_NGRAM_ORDERS = range(2, 9)  # as the baseline's
 SAMPLE_SIGNATURE = [
     tf.TensorSpec([], tf.int32, name="num_samples"),
     SAMPLER_SPECS["temperature"],
@@ -38,6 +39,7 @@ SAMPLE_SIGNATURE = [
 class CharLmData(LanguageModelData):
     vocabulary: Any = None  # the training characters
     pretraining_sequences: int = 0  # how many sequences `CharLmTask.pretraining` read
+    outside_ngram_sequences: int = 0  # how many sequences the outside n-gram was trained on
 
 
 def score_all(model, texts, batch_size=256):
@@ -93,8 +95,36 @@ class CharLmTask(LanguageModelTask):
         table = NGramTable.from_model(
             data.baseline, token_ids, text.UNKNOWN_ID, recurrent.vocab_size, corpus.END_ID, name="ngram"
         )
-        mixing, weight = best_ngram_mixture(recurrent, table, data.validation)
-        return recurrent.with_ngram(table, weight, mixing) if weight else recurrent
+        mixing, weight, outside, outside_weight = best_ngram_mixture(
+            recurrent,
+            table,
+            data.validation,
+            outside_ngrams=self._outside_ngrams(data, token_ids, recurrent.vocab_size),
+        )
+        if not (weight or outside_weight):
+            return recurrent
+        return recurrent.with_ngram(table, weight, mixing, outside, outside_weight)
+
+    def _outside_ngrams(self, data, token_ids, vocab_size):
+        """The outside n-gram's candidate tables, one per order, each of at most `outside_ngram_contexts`
+        contexts (its order is chosen on validation with the mixture, not alone: alone, no n-gram of other text
+        predicts the corpus well)."""
+        if not self.config.outside_ngram_file:
+            return ()
+        lines = corpus.outside_ngram_lines(self.config, data.splits, data.vocabulary)
+        data.outside_ngram_sequences = len(lines.texts)
+        return [
+            NGramTable.from_model(
+                ngram.KneserNey(order, end=data.baseline.end).fit(lines.texts),
+                token_ids,
+                text.UNKNOWN_ID,
+                vocab_size,
+                corpus.END_ID,
+                max_contexts=self.config.outside_ngram_contexts,
+                name="outside_ngram",
+            )
+            for order in OUTSIDE_NGRAM_ORDERS
+        ]
 
     def evaluate(self, inference_model, data, split):
         texts = getattr(data.splits, split).texts
@@ -113,6 +143,8 @@ class CharLmTask(LanguageModelTask):
         details = {
             "ngram_weight": inference_model.ngram_weight,
             "ngram_mixing": inference_model.ngram_mixing,
+            "outside_ngram_weight": inference_model.outside_ngram_weight,
+            "outside_ngram_order": getattr(inference_model.outside_ngram, "order", None),
             "ngram_order": data.baseline.order,
             "ngram_validation_bits_per_char": {str(order): bits for order, bits in data.baseline_validation.items()},
             "samples_temperature_1": samples,
@@ -156,7 +188,8 @@ class CharLmTask(LanguageModelTask):
             "n-gram into the recurrent model's next-character distribution at ngram_weight, as a weighted "
             "average (ngram_mixing linear) or a normalized weighted geometric mean (log_linear), the two "
             "chosen on validation among 0, 0.05, ..., 0.95 and the two mixings (0: the recurrent model "
-            "alone), and recurrent_bits_per_char "
+            "alone), with the outside n-gram, where there is one, beside it at outside_ngram_weight (its "
+            "order and weight chosen with them); recurrent_bits_per_char "
             "is the recurrent model alone; novel_share: of 1,000 samples at temperature 1.0 (seed 0), the "
             "share that is not a training sequence",
             "inputs": {
@@ -176,8 +209,25 @@ class CharLmTask(LanguageModelTask):
             "ngram_weight": test.details["ngram_weight"],
             "ngram_mixing": test.details["ngram_mixing"],
             "ngram_order": test.details["ngram_order"],
+            **(
+                {
+                    "outside_ngram": self._outside_ngram_source(data, inference_model.outside_ngram),
+                    "outside_ngram_weight": test.details["outside_ngram_weight"],
+                    "outside_ngram_order": test.details["outside_ngram_order"],
+                }
+                if inference_model.outside_ngram is not None
+                else {}
+            ),
             "ngram_validation_bits_per_char": test.details["ngram_validation_bits_per_char"],
         }
+
+    def _outside_ngram_source(self, data, table):
+        files = " and ".join(map(str, corpus.listed_files(self.config.outside_ngram_file)))
+        return (
+            f"interpolated Kneser-Ney, order {table.order}, of the {data.outside_ngram_sequences:,} lines of {files} "
+            "written in the vocabulary's characters, none holding a validation or test sequence; its "
+            f"{table.num_contexts:,} most frequent contexts (the others read their longest suffix among them)"
+        )
 
     def _pretraining_source(self, data):
         sources = []
@@ -186,7 +236,7 @@ class CharLmTask(LanguageModelTask):
             sources.append(f"{pieces} of the IMDB reviews (both official splits)")
         if self.config.pretrain_corpus == "latin":
             sources.append("the Latin lemmas of Debian's collatinus (vowel quantities removed)")
-        sources += [f"the lines of {path}" for path in corpus.pretrain_files(self.config)]
+        sources += [f"the lines of {path}" for path in corpus.listed_files(self.config.pretrain_file)]
         return (
             f"first {self.config.pretrain_epochs} epochs on {data.pretraining_sequences:,} sequences: "
             f"{' and '.join(sources)}, written in the vocabulary's characters, none holding a validation or "

@@ -56,15 +56,24 @@ class NGramTable(keras.layers.Layer):
         self.built = True
 
     @classmethod
-    def from_model(cls, model, token_ids, unknown_id, vocab_size, start_id, **kwargs):
+    def from_model(cls, model, token_ids, unknown_id, vocab_size, start_id, max_contexts=0, **kwargs):
         """The table of a fitted `zoo.ngram.KneserNey` over id space `0 .. vocab_size - 1`.
 
         Args:
             token_ids: `{token: id}` for every token of the n-gram model's vocabulary (its end included).
             unknown_id: the id that gets the n-gram model's probability of a token it never saw.
             start_id: the id of `model.end`, which pads contexts on the left.
+            max_contexts: if positive, the table keeps only this many contexts, the most frequent in the
+                n-gram's training text (a shorter one first on a tie), each with its exact distribution; any
+                other context reads its longest suffix among them, as in the full table. A suffix is at
+                least as frequent as its context, so every kept context's suffixes are kept too. This bounds
+                the size of an n-gram of a large text (a row is `vocab_size` floats).
         """
         histories = model.histories()
+        if 0 < max_contexts < len(histories):
+            counts = model.history_counts()
+            ranked = sorted(histories, key=lambda history: (-counts[history], len(history), repr(history)))
+            histories = sorted(ranked[:max_contexts], key=lambda history: (len(history), repr(history)))
         table = cls(model.order, vocab_size, len(histories), start_id, **kwargs)
         table.build()
         unseen = object()  # a token no n-gram was counted with
@@ -75,6 +84,9 @@ class NGramTable(keras.layers.Layer):
             context = (unseen,) * (model.order - 1 - len(history)) + history
             tokens = [*token_ids, unseen]
             probabilities[row, [*token_ids.values(), unknown_id]] = model.probabilities(tokens, context)
+        # An n-gram of other text may never have seen some of `token_ids`; each then has the unknown token's
+        # probability, and the rows are scaled to sum to 1 again.
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
         order = np.argsort(keys)
         table.keys.assign(np.asarray(keys, np.int64)[order])
         table.probabilities.assign(probabilities[order].astype(np.float32))
