@@ -149,6 +149,12 @@ def test_pretraining_reads_imdb_words_or_clauses_in_the_corpus_characters_and_no
     config.pretrain_file = str(tmp_path / "missing.txt")
     with pytest.raises(FileNotFoundError, match="missing.txt"):
         data.pretraining_lines(config, splits, vocabulary)
+    # The outside n-gram's text is read by the same rules, every line of it, and a missing file is named too.
+    config.outside_ngram_file, config.pretrain_sequences = f"{tmp_path / 'words.txt'}, {tmp_path / 'genera.txt'}", 1
+    assert data.outside_ngram_lines(config, splits, vocabulary).texts == ["allosaurus", "brachiosaurus", "stego"]
+    config.outside_ngram_file = str(tmp_path / "gone.txt")
+    with pytest.raises(FileNotFoundError, match="outside_ngram_file .*gone.txt"):
+        data.outside_ngram_lines(config, splits, vocabulary)
     config.pretrain_corpus, config.pretrain_file, config.pretrain_sequences = "imdb", "", 2
     sample = data.pretraining_lines(config, splits, vocabulary).texts
     assert len(sample) == 2 and set(sample) <= set(words)
