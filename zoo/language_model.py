@@ -334,7 +334,8 @@ def best_ngram_mixture(model, ngram, batches, weights=NGRAM_WEIGHTS, mixings=NGR
     """The mixing of n-grams into `model` (with none mixed in) that gives the fewest bits per token on `batches`
     (`(inputs, targets)` id pairs whose padded targets are `PAD_ID` or below): `ngram` (an `NGramTable`) at one
     of `weights`, and optionally one of `outside_ngrams` beside it at another (the two summing to less than 1),
-    by one of `mixings`. A tie goes to the earlier mixing, the smaller weights and the earlier outside n-gram.
+    by one of `mixings`. A tie goes to no outside n-gram, then to the earlier one at the smaller weight, the earlier
+    mixing and the smaller `ngram` weight.
 
     Returns:
         `(ngram_mixing, ngram_weight, outside_ngram, outside_ngram_weight)`; `(..., None, 0.0)` when no outside
@@ -355,14 +356,14 @@ def best_ngram_mixture(model, ngram, batches, weights=NGRAM_WEIGHTS, mixings=NGR
         log_probs = tf.nn.log_softmax(mix_ngram(logits, components, mixing))
         return -float(tf.reduce_mean(tf.gather(log_probs, targets, batch_dims=1))) / math.log(2)
 
-    candidates = [(mixing, weight, 0, 0.0) for mixing in mixings for weight in weights]
-    candidates += [
+    # Index 0 with weight 0: no outside n-gram.
+    outside_choices = [(0, 0.0)] + [(index, share) for index in range(1, len(tables)) for share in weights if share > 0]
+    candidates = [
         (mixing, weight, outside, outside_weight)
+        for outside, outside_weight in outside_choices
         for mixing in mixings
         for weight in weights
-        for outside in range(1, len(tables))
-        for outside_weight in weights
-        if outside_weight > 0 and weight + outside_weight < 1
+        if weight + outside_weight < 1
     ]
     mixing, weight, outside, outside_weight = candidates[int(np.argmin([bits(*candidate) for candidate in candidates]))]
     return mixing, weight, outside_ngrams[outside - 1] if outside_weight else None, outside_weight
