@@ -120,6 +120,20 @@ def test_detector_augments_its_frames_only_while_training(tmp_path):
     np.testing.assert_allclose(loaded(samples).numpy(), model(samples).numpy(), atol=1e-6)
 
 
+def test_input_dropout_falls_on_the_front_end_outputs_only_while_training(tmp_path):
+    recurrent = {"cell": "gru", "hidden_dim": 8, "dropout": 0.0}
+    model = TriggerWordDetector(conv_filters=8, recurrent=recurrent, input_dropout=0.9)
+    plain = TriggerWordDetector(conv_filters=8, recurrent=recurrent)
+    plain.set_weights(model.get_weights())
+    samples = np.random.default_rng(4).standard_normal((2, RATE)).astype(np.float32)
+    np.testing.assert_allclose(model(samples).numpy(), plain(samples).numpy(), atol=1e-6)
+    assert not np.allclose(model(samples, training=True).numpy(), plain(samples, training=True).numpy())
+    model.save(tmp_path / "detector.keras")
+    loaded = keras.saving.load_model(tmp_path / "detector.keras")
+    assert loaded.input_dropout == 0.9 and plain.input_dropout is None
+    np.testing.assert_allclose(loaded(samples).numpy(), model(samples).numpy(), atol=1e-6)
+
+
 def test_clips_never_overlap_their_words_and_the_seed_reproduces_them():
     bank = _tone_bank()
     for seed in range(20):

@@ -41,7 +41,9 @@ class TriggerWordConfig(RunConfig):
         embedding_stride: 10-ms frames between the speech embedding's windows, one output step each
             ("speech_embedding").
         augment: training-time `SpectrogramAugment` of the log-mel frames (off by default).
-        recurrent: the unidirectional stack (the detector runs causally).
+        recurrent: the unidirectional stack (the detector runs causally); its `dropout` also falls on the stack's
+            outputs.
+        input_dropout: dropout on the front end's outputs, the recurrent stack's inputs; None: `recurrent.dropout`.
         label_delay: seconds after a trigger's end before its steps are labelled 1 (the label window ends 0.5 s
             after the end either way): the detector hears whether the word goes on ("activate" vs "activates")
             before it must answer. 0 is the classic recipe.
@@ -83,6 +85,7 @@ class TriggerWordConfig(RunConfig):
     recurrent: RecurrentConfig = section_defaults(
         RecurrentConfig, cell="gru", hidden_dim=128, num_layers=2, dropout=0.2
     )
+    input_dropout: float | None = checked(None, lambda value: value is None or 0 <= value < 1, "in [0, 1)")
 
     label_delay: float = checked(0.0, lambda value: 0 <= value < 0.5, "in [0, 0.5)")
     confusable_share: float = checked(0.0, lambda value: 0 <= value <= 1, "in [0, 1]")

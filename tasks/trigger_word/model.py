@@ -12,8 +12,8 @@ from zoo.layers import LogMelSpectrogram, RecurrentStack, SpectrogramAugment, Sp
 @keras.saving.register_keras_serializable(package="zoo")
 class TriggerWordDetector(keras.Model):
     """Log-mel frames (warped and masked in frequency while training) -> a front end + batch norm -> dropout
-    -> unidirectional recurrent stack -> a sigmoid per step: P(the trigger word ended within the last half
-    second).
+    -> unidirectional recurrent stack -> dropout -> a sigmoid per step: P(the trigger word ended within the last
+    half second).
 
     The front end is the course's Conv1D (valid, strided) with a ReLU after its batch norm, over 40 log-mel
     bands and trained with the rest ("conv"), or the frozen `SpeechEmbedding` pretrained on real speech over
@@ -32,7 +32,9 @@ class TriggerWordDetector(keras.Model):
         front_end: "conv" or "speech_embedding".
         conv_filters, conv_kernel, conv_stride: the Conv1D over the spectrogram frames ("conv").
         embedding_stride: frames between the speech embedding's windows ("speech_embedding").
-        recurrent: the `RecurrentStack`'s `cell`, `hidden_dim`, `num_layers` and `dropout`.
+        recurrent: the `RecurrentStack`'s `cell`, `hidden_dim`, `num_layers` and `dropout` (also the dropout
+            before the output).
+        input_dropout: the dropout on the front end's outputs; None: the recurrent stack's.
         augment: `SpectrogramAugment`'s `mel_warp`, `frequency_masks` and `frequency_mask_bins`; None trains on
             the frames as they are.
 
@@ -53,6 +55,7 @@ class TriggerWordDetector(keras.Model):
         augment=None,
         front_end="conv",
         embedding_stride=8,
+        input_dropout=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -66,6 +69,7 @@ class TriggerWordDetector(keras.Model):
         self.augment = dict(augment) if augment else None
         self.front_end = front_end
         self.embedding_stride = embedding_stride
+        self.input_dropout = input_dropout
         if front_end == "conv":
             self.features = LogMelSpectrogram(
                 sample_rate, frame_length=sample_rate // 40, hop_length=sample_rate // 100
@@ -79,6 +83,7 @@ class TriggerWordDetector(keras.Model):
         self.norm = keras.layers.BatchNormalization(name="conv_norm" if front_end == "conv" else "embedding_norm")
         self.spectrogram_augment = SpectrogramAugment(**self.augment) if self.augment else None
         self.dropout = keras.layers.Dropout(self.recurrent.get("dropout", 0.0))
+        self.front_end_dropout = self.dropout if input_dropout is None else keras.layers.Dropout(input_dropout)
         self.stack = RecurrentStack(**self.recurrent, return_sequences=True, return_state=True)
         self.output_layer = keras.layers.Dense(1, activation="sigmoid", name="probability")
         hop = self.features.hop_length
@@ -142,7 +147,7 @@ class TriggerWordDetector(keras.Model):
             hidden = tf.nn.relu(self.norm(self.conv(frames), training=training))
         else:
             hidden = self.norm(self.embedding(frames), training=training)
-        hidden = self.dropout(hidden, training=training)
+        hidden = self.front_end_dropout(hidden, training=training)
         mask = tf.broadcast_to(tf.range(computed) < steps, tf.shape(hidden)[:2])
         outputs, *states = self.stack(
             hidden,
@@ -167,6 +172,7 @@ class TriggerWordDetector(keras.Model):
             augment=self.augment,
             front_end=self.front_end,
             embedding_stride=self.embedding_stride,
+            input_dropout=self.input_dropout,
         )
         return config
 
@@ -181,6 +187,7 @@ def build_detector(config):
         augment=dataclasses.asdict(config.augment),
         front_end=config.front_end,
         embedding_stride=config.embedding_stride,
+        input_dropout=config.input_dropout,
         name="trigger_word_detector",
     )
     if config.front_end == "speech_embedding":
