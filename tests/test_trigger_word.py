@@ -343,6 +343,43 @@ def test_piper_takes_follow_their_speed_and_their_seed():
     assert len(other) != len(slow) or not np.array_equal(other, slow)
 
 
+def test_kokoro_reads_the_phonemes_of_english_words():
+    fixtures.skip_without_tts()
+    assert audio.kokoro_phonemes("activate") == "ˈæktᵻvˌAt"  # e^ɪ is Kokoro's A
+    for word in ("bird", "button", "joy", "house", "go", "my", "judge", "church", "little", "hey zoo"):
+        assert audio.kokoro_phonemes(word)  # raises for a symbol Kokoro does not read
+
+
+def test_kokoro_takes_follow_their_speed_and_their_blend():
+    fixtures.skip_without_tts()
+    slow, fast = (audio.synthesize("activate", "kokoro", "jf_alpha", speed=speed) for speed in (0.8, 1.25))
+    assert 0.3 < len(fast) / RATE < len(slow) / RATE < 1.5
+    np.testing.assert_array_equal(audio.synthesize("activate", "kokoro", "jf_alpha:1", speed=0.8), slow)
+    blend = audio.synthesize("activate", "kokoro", "jf_alpha:0.5,jm_kumo:0.5", speed=0.8)
+    assert len(blend) != len(slow) or not np.allclose(blend, slow)
+    with pytest.raises(ValueError, match="Kokoro voices"):
+        audio.synthesize("activate", "kokoro", "af_heart")
+    with pytest.raises(ValueError, match="phonemes"):
+        audio.synthesize(" ", "kokoro", "jf_alpha")
+
+
+def test_kokoro_says_the_word_a_keyword_spotter_hears():
+    """The phonemes reach Kokoro as the word: PocketSphinx, which hears almost none of espeak-ng's own takes of
+    "activate", finds it in Kokoro's male voice speaking espeak-ng's phonemes, and not "captivate"."""
+    fixtures.skip_without_tts()
+    pocketsphinx = pytest.importorskip("pocketsphinx")
+
+    def spotted(word):
+        samples = np.pad(audio.synthesize(word, "kokoro", "jm_kumo"), RATE // 2)
+        decoder = pocketsphinx.Decoder(keyphrase="activate", kws_threshold=1e-20, loglevel="FATAL")
+        decoder.start_utt()
+        decoder.process_raw((samples * 32767).astype("<i2").tobytes(), full_utt=True)
+        decoder.end_utt()
+        return decoder.hyp() is not None
+
+    assert spotted("activate") and not spotted("captivate")
+
+
 def test_no_voice_is_heard_in_two_splits():
     voices = {split: set(data._voices(split)) for split in data.SPLIT_NAMES}
     assert all(voices.values())

@@ -40,6 +40,10 @@ FLITE_VOICES = {"train": ["kal", "kal16", "awb"], "validation": ["rms"], "test":
 # engines above); in training only, so validation and test keep the voices their earlier numbers were measured on.
 PIPER_VOICES = {"train": ["joe"], "validation": [], "test": []}
 PIPER_NOISE_SCALE = (0.4, 1.0)  # drawn per training take: each take's timbre and intonation vary
+# Kokoro's five voices as one training voice: each take speaks in a blend of their styles, its weights drawn from a
+# Dirichlet distribution (concentration 0.5: most takes near one or two of the voices, every take a new speaker).
+KOKORO_VOICES = {"train": ["blend"], "validation": [], "test": []}
+KOKORO_BLEND_CONCENTRATION = 0.5
 # The course's recordings by speaker take: positives 3*, negatives 3* held out for test, 4* for validation.
 RECORDING_SPLIT = {"3": "test", "4": "validation"}
 BACKGROUND_RECORDING_SPLIT = {"1.wav": "train", "2.wav": "test"}
@@ -154,6 +158,7 @@ def _voices(split):
         [("espeak-ng", voice) for voice in ESPEAK_VOICES[split]]
         + [("flite", voice) for voice in FLITE_VOICES[split]]
         + [("piper", voice) for voice in PIPER_VOICES[split]]
+        + [("kokoro", voice) for voice in KOKORO_VOICES[split]]
     )
 
 
@@ -174,6 +179,10 @@ def _take(text, engine, voice, rng, widened):
             "noise_scale": noise_scale,
             "seed": int(rng.integers(2**31)),
         }
+    if engine == "kokoro":
+        weights = rng.dirichlet(np.full(len(audio.KOKORO_VOICES), KOKORO_BLEND_CONCENTRATION))
+        blend = ",".join(f"{name}:{weight:.3f}" for name, weight in zip(audio.KOKORO_VOICES, weights))
+        return {"text": text, "engine": engine, "voice": blend, "speed": rng.uniform(*TAKE_SPEEDS)}
     f0_hz = rng.uniform(*FLITE_F0_HZ) if widened else None
     return {"text": text, "engine": engine, "voice": voice, "speed": rng.uniform(*TAKE_SPEEDS), "f0_hz": f0_hz}
 
