@@ -367,15 +367,11 @@ def test_kokoro_says_the_word_a_keyword_spotter_hears():
     """The phonemes reach Kokoro as the word: PocketSphinx, which hears almost none of espeak-ng's own takes of
     "activate", finds it in Kokoro's male voice speaking espeak-ng's phonemes, and not "captivate"."""
     fixtures.skip_without_tts()
-    pocketsphinx = pytest.importorskip("pocketsphinx")
+    pytest.importorskip("pocketsphinx")
+    from benchmarks.trigger_word import sphinx_clip
 
     def spotted(word):
-        samples = np.pad(audio.synthesize(word, "kokoro", "jm_kumo"), RATE // 2)
-        decoder = pocketsphinx.Decoder(keyphrase="activate", kws_threshold=1e-20, loglevel="FATAL")
-        decoder.start_utt()
-        decoder.process_raw((samples * 32767).astype("<i2").tobytes(), full_utt=True)
-        decoder.end_utt()
-        return decoder.hyp() is not None
+        return sphinx_clip("activate", 1e-20, np.pad(audio.synthesize(word, "kokoro", "jm_kumo"), RATE // 2))
 
     assert spotted("activate") and not spotted("captivate")
 
