@@ -56,12 +56,21 @@ class UnreadableAudio(ValueError):
     """A file that is not audio librosa can decode, or holds no samples."""
 
 
+_LIBROSA_LOCK = threading.Lock()
+
+
+def _librosa():
+    """librosa with its audio functions loaded. It loads its submodules on first use, which is not thread-safe (librosa
+    issue 1799: another thread's first use fails), and word banks read and resample their takes on threads."""
+    with _LIBROSA_LOCK:
+        import librosa.core.audio
+    return librosa
+
+
 def read_audio(path, rate=SAMPLE_RATE):
     """Any file librosa reads (WAV, FLAC, OGG, ...), at any rate and channel count, as float32 mono at `rate`."""
-    import librosa
-
     try:
-        samples, _ = librosa.load(str(path), sr=rate, mono=True)
+        samples, _ = _librosa().load(str(path), sr=rate, mono=True)
     except Exception as error:  # librosa raises a different type per backend and format
         raise UnreadableAudio(f"{path}: not readable audio ({type(error).__name__}: {error})") from error
     if not len(samples):
@@ -220,9 +229,7 @@ def _kokoro(text, voice, speed):
 
 
 def _resample(samples, rate_in, rate_out):
-    import librosa
-
-    return librosa.resample(samples, orig_sr=rate_in, target_sr=rate_out).astype(np.float32)
+    return _librosa().resample(samples, orig_sr=rate_in, target_sr=rate_out).astype(np.float32)
 
 
 def trim_silence(samples, threshold=0.02):
