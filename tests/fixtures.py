@@ -110,15 +110,17 @@ def write_anki(root, size=60, seed=0):
     return root
 
 
-def skip_without_tts():
-    """Skips the calling test where the trigger-word task cannot synthesize speech."""
+def skip_without_tts(non_free_voices=False):
+    """Skips the calling test where the trigger-word task cannot synthesize speech (with `non_free_voices`: in
+    those voices too)."""
     import pytest
 
     from data_pipelines import audio
     from tasks.trigger_word import data
 
-    missing = audio.missing_tts_engines()
+    engines = data.voice_engines(non_free_voices)
+    missing = audio.missing_tts_engines(engines)
     if missing or not data.WORD_LIST.exists():
         pytest.skip(
-            f"needs espeak-ng, flite, piper, kokoro and {data.WORD_LIST} (make system-packages, make setup); missing: {missing}"
+            f"needs {', '.join(engines)} and {data.WORD_LIST} (make system-packages, make setup); missing: {missing}"
         )

