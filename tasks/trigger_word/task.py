@@ -251,7 +251,12 @@ class TriggerWordTask(Task):
                 "words": data.words,
                 "confusable_rule": clips.confusable_words.__doc__.strip(),
                 "voices": {
-                    split: [f"{engine}:{voice}" for engine, voice in clips._voices(split, self.config.non_free_voices)]
+                    split: [
+                        f"{engine}:{voice}"
+                        for engine, voice in clips._voices(
+                            split, self.config.non_free_voices, self.config.kokoro_english
+                        )
+                    ]
                     for split in clips.SPLIT_NAMES
                 },
                 "takes": {
@@ -266,6 +271,12 @@ class TriggerWordTask(Task):
                         f", rhvoice and pico (training) at {clips.PITCH_SCALES[0]:g}-{clips.PITCH_SCALES[1]:g} times "
                         "their pitch"
                         if self.config.non_free_voices
+                        else ""
+                    )
+                    + (
+                        f", kokoro {'/'.join(clips.KOKORO_ENGLISH_GROUPS)} (training) between two of the group's "
+                        "English voices, the weight drawn per take"
+                        if self.config.kokoro_english
                         else ""
                     ),
                     "test": f"{clips.POSITIVE_TAKES} of the trigger per voice, each word in {clips.NEGATIVE_TAKES} "
