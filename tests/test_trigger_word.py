@@ -355,12 +355,16 @@ def test_rhvoice_and_pico_takes_follow_their_speed_and_pitch(engine, voice):
         audio.synthesize("activate", engine, "lyubov")
 
 
-def test_non_free_voices_join_the_training_bank_only(tmp_path):
-    fixtures.skip_without_tts(non_free_voices=True)
+@pytest.mark.parametrize(
+    "option, added",
+    [("non_free_voices", len(data.NON_FREE_VOICES)), ("kokoro_english", len(data.KOKORO_ENGLISH_GROUPS))],
+)
+def test_optional_voices_join_the_training_bank_only(tmp_path, option, added):
+    fixtures.skip_without_tts(**{option: True})
     config = from_dict(TriggerWordConfig, {"trigger_takes": 1, "word_voices": 1, "recordings_dir": str(tmp_path)})
-    with_them = dataclasses.replace(config, non_free_voices=True)
-    without, with_five = (data.build_bank(c, "train", ["captivate"]) for c in (config, with_them))
-    assert len(with_five.positives) == len(without.positives) + len(data.NON_FREE_VOICES)
+    with_them = dataclasses.replace(config, **{option: True})
+    without, with_more = (data.build_bank(c, "train", ["captivate"]) for c in (config, with_them))
+    assert len(with_more.positives) == len(without.positives) + added
     words = data.bank_words(config)
     assert data._bank_path(config, words, "train") != data._bank_path(with_them, words, "train")
     for split in ("validation", "test"):
@@ -420,16 +424,15 @@ def test_kokoro_english_voices_speak_the_word_in_their_accent():
         assert spotted("activate", voice) and not spotted("sawdust", voice), voice
 
 
-def test_kokoro_english_voices_join_the_training_bank_only(tmp_path):
-    fixtures.skip_without_tts(kokoro_english=True)
-    config = from_dict(TriggerWordConfig, {"trigger_takes": 1, "word_voices": 1, "recordings_dir": str(tmp_path)})
-    with_them = dataclasses.replace(config, kokoro_english=True)
-    without, with_four = (data.build_bank(c, "train", ["captivate"]) for c in (config, with_them))
-    assert len(with_four.positives) == len(without.positives) + len(data.KOKORO_ENGLISH_GROUPS)
-    words = data.bank_words(config)
-    assert data._bank_path(config, words, "train") != data._bank_path(with_them, words, "train")
-    for split in ("validation", "test"):
-        assert data._bank_path(config, words, split) == data._bank_path(with_them, words, split)
+def test_kokoro_english_without_its_voices_says_how_to_fetch_them(tmp_path, monkeypatch):
+    fixtures.skip_without_tts()
+    monkeypatch.setattr(audio, "KOKORO_ENGLISH_DIR", tmp_path)
+    config = from_dict(TriggerWordConfig, {"kokoro_english": True, "cache_dir": str(tmp_path)})
+    with pytest.raises(RuntimeError, match="make kokoro-voices"):
+        data.load_banks(config)
+
+
+def test_kokoro_english_takes_speak_between_two_voices_of_their_group():
     rng = np.random.default_rng(0)
     for group in data.KOKORO_ENGLISH_GROUPS:
         for _ in range(20):
