@@ -182,6 +182,12 @@ def _voices(split, non_free_voices=False, kokoro_english=False):
     )
 
 
+def split_voices(config, split):
+    """The `(engine, voice)` pairs a split's bank speaks in under `config`'s voice options: what the bank is
+    synthesized in, its cache key and the model card all read this one list."""
+    return _voices(split, config.non_free_voices, config.kokoro_english)
+
+
 def voice_engines(non_free_voices=False):
     """The text-to-speech engines the word banks speak in."""
     return sorted({engine for split in SPLIT_NAMES for engine, _ in _voices(split, non_free_voices)})
@@ -238,7 +244,7 @@ def build_bank(config, split, words, confusable=()):
     `config.word_voices` voices. Test keeps its first draws: `POSITIVE_TAKES` per voice, every word in
     `NEGATIVE_TAKES` voices."""
     rng = np.random.default_rng([config.data_seed, SPLIT_SEEDS[split]])
-    voices = _voices(split, config.non_free_voices, config.kokoro_english)
+    voices = split_voices(config, split)
     widened = split != "test"
     takes_per_voice = config.trigger_takes if widened else POSITIVE_TAKES
     positive_takes = [
@@ -294,7 +300,7 @@ def _bank_path(config, words, split):
         "seed": config.data_seed,
         "recordings": str(recordings_dir(config)),
         "espeak_variants": audio.espeak_variants(),
-        "voices": _voices(split, config.non_free_voices, config.kokoro_english),
+        "voices": split_voices(config, split),
         "takes": [config.trigger_takes, config.word_voices, config.confusable_takes] if split != "test" else None,
     }
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]

@@ -251,12 +251,7 @@ class TriggerWordTask(Task):
                 "words": data.words,
                 "confusable_rule": clips.confusable_words.__doc__.strip(),
                 "voices": {
-                    split: [
-                        f"{engine}:{voice}"
-                        for engine, voice in clips._voices(
-                            split, self.config.non_free_voices, self.config.kokoro_english
-                        )
-                    ]
+                    split: [f"{engine}:{voice}" for engine, voice in clips.split_voices(self.config, split)]
                     for split in clips.SPLIT_NAMES
                 },
                 "takes": {
