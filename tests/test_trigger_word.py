@@ -266,6 +266,26 @@ def test_the_loss_weighs_each_step_by_its_weight():
     assert weighted == pytest.approx((per_step * [5, 1, 1, 1]).mean(), rel=1e-5)
 
 
+def test_the_max_pooling_loss_counts_each_window_at_its_most_probable_step():
+    # Two clips: windows at steps 1-3 and 5-6 of the first, one at the end of the second, none in a third.
+    labels = tf.constant([[0, 1, 1, 1, 0, 1, 1], [0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0, 0]], tf.float32)
+    probabilities = tf.constant(
+        [[0.2, 0.3, 0.9, 0.4, 0.6, 0.7, 0.1], [0.1, 0.5, 0.5, 0.5, 0.5, 0.2, 0.3], [0.5] * 7], tf.float32
+    )
+    per_step = task.window_max_crossentropy(labels, probabilities).numpy()
+    every_step = task.step_binary_crossentropy(labels, probabilities).numpy()
+    counted = np.array([[1, 0, 1, 0, 1, 1, 0], [1, 1, 1, 1, 1, 0, 1], [1] * 7], bool)
+    np.testing.assert_allclose(per_step, np.where(counted, every_step, 0.0), rtol=1e-6)
+    # The gradient reaches a window through its most probable step only.
+    with tf.GradientTape() as tape:
+        tape.watch(probabilities)
+        loss = tf.reduce_sum(task.window_max_crossentropy(labels, probabilities))
+    np.testing.assert_array_equal(tape.gradient(loss, probabilities).numpy() != 0, counted)
+    assert task.TriggerWordTask(TriggerWordConfig(window_loss="max")).loss(None) is task.window_max_crossentropy
+    with pytest.raises(ValueError, match="steps or max"):
+        TriggerWordConfig(window_loss="mean")
+
+
 def test_detection_needs_a_rising_edge_and_the_refractory_gap():
     probabilities = np.zeros((2, 40), np.float32)
     probabilities[0, [5, 6, 7]] = 0.9  # one event, held for three steps

@@ -5,6 +5,7 @@ import dataclasses
 from zoo.config import AugmentConfig, DataConfig, RecurrentConfig, RunConfig, at_least, checked, section_defaults
 
 FRONT_ENDS = ("conv", "speech_embedding")
+WINDOW_LOSSES = ("steps", "max")
 
 
 @dataclasses.dataclass
@@ -61,6 +62,10 @@ class TriggerWordConfig(RunConfig):
         negative_weight: loss weight of the steps in the 0.5 s after each negative word ends, where a
             confusable word sets the detector off (1, the classic recipe, weighs every step alike); training only:
             the validation loss weighs every step alike.
+        window_loss: what the loss asks of each trigger's label window: "steps", that every step in it be 1 (the
+            classic recipe), or "max", that its most probable step be (the max-pooling loss of Sun et al. 2016: the
+            detector answers once, at the step it is surest of, and the other steps of the window are free).
+            Steps outside the windows are asked to be 0 either way.
         threshold: probability at which a detection starts.
         refractory_seconds: no second detection this soon after one. 0.56 s (7 steps of the speech embedding, 14 of
             the Conv1D) was the best on validation for the shipped detector (event F1 at threshold 0.5, among 0.16
@@ -100,6 +105,7 @@ class TriggerWordConfig(RunConfig):
     label_delay: float = checked(0.0, lambda value: 0 <= value < 0.5, "in [0, 0.5)")
     confusable_share: float = checked(0.0, lambda value: 0 <= value <= 1, "in [0, 1]")
     negative_weight: float = checked(1.0, lambda value: value > 0, "positive")
+    window_loss: str = checked("steps", lambda value: value in WINDOW_LOSSES, " or ".join(WINDOW_LOSSES))
     threshold: float = checked(0.5, lambda value: 0 < value < 1, "in (0, 1)")
     refractory_seconds: float = checked(0.56, lambda value: value >= 0, "at least 0")
 

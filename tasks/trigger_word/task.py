@@ -41,6 +41,20 @@ def step_binary_crossentropy(labels, probabilities):
     return keras.losses.binary_crossentropy(labels[..., None], probabilities[..., None])
 
 
+def window_max_crossentropy(labels, probabilities):
+    """The max-pooling loss `(batch, steps)`: `step_binary_crossentropy` on the steps labelled 0, and of each label
+    window (a run of 1s) only on its most probable step; the window's other steps add 0."""
+    labels = tf.cast(labels, probabilities.dtype)
+    starts = labels * (1.0 - tf.pad(labels[:, :-1], [[0, 0], [1, 0]]))
+    window = tf.cast(tf.cumsum(starts, axis=1) * labels, tf.int32)  # 1, 2, ... along each clip; 0 outside windows
+    rows, steps = tf.shape(labels)[0], tf.shape(labels)[1]
+    # One segment per (clip, window); the steps outside every window share their clip's segment 0, never read.
+    segments = tf.range(rows)[:, None] * (steps + 1) + window
+    window_max = tf.gather(tf.math.unsorted_segment_max(probabilities, segments, rows * (steps + 1)), segments)
+    counted = 1.0 - labels + labels * tf.cast(probabilities >= window_max, labels.dtype)
+    return step_binary_crossentropy(labels, probabilities) * tf.stop_gradient(counted)
+
+
 def clean_samples(samples):
     """Samples as the detector takes them: non-finite ones set to 0, the rest clipped to [-1, 1]."""
     samples = tf.cast(samples, tf.float32)
@@ -129,7 +143,7 @@ class TriggerWordTask(Task):
         return lambda: self.evaluate(model, data, "validation").metrics
 
     def loss(self, model):
-        return step_binary_crossentropy
+        return window_max_crossentropy if self.config.window_loss == "max" else step_binary_crossentropy
 
     def metrics(self):
         return [keras.metrics.BinaryAccuracy(name="frame_accuracy")]
