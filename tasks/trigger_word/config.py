@@ -65,7 +65,8 @@ class TriggerWordConfig(RunConfig):
         window_loss: what the loss asks of each trigger's label window: "steps", that every step in it be 1 (the
             classic recipe), or "max", that its most probable step be (the max-pooling loss of Sun et al. 2016: the
             detector answers once, at the step it is surest of, and the other steps of the window are free).
-            Steps outside the windows are asked to be 0 either way.
+            Steps outside the windows are asked to be 0 either way. "steps" by default: validation preferred it (event
+            F1 0.930 against 0.901 and 0.886 over two seeds of the shipped command), and so did test.
         threshold: probability at which a detection starts.
         refractory_seconds: no second detection this soon after one. 0.56 s (7 steps of the speech embedding, 14 of
             the Conv1D) was the best on validation for the shipped detector (event F1 at threshold 0.5, among 0.16
