@@ -178,6 +178,30 @@ def test_a_share_of_training_negatives_comes_from_the_confusable_takes():
     assert said[1.0] == 1.0 and 0.25 < said[0.0] < 0.45 and said[0.0] < said[0.5] < said[1.0]
 
 
+def test_no_training_word_begins_within_the_pause_after_a_trigger():
+    bank = _tone_bank()
+    gaps = {0.0: [], 0.3: []}
+    for seed in range(40):
+        for pause in gaps:
+            _, segments = data.make_clip(
+                bank, ["white"], 6 * RATE, np.random.default_rng(seed), 3, 4, trigger_pause=pause
+            )
+            gaps[pause] += [b.start - a.end for a, b in zip(segments, segments[1:]) if a.is_trigger]
+            gaps[pause] += [6 - s.end for s in segments[-1:] if s.is_trigger]
+        # No pause is the classic recipe's clip, draw for draw.
+        classic = data.make_clip(bank, ["white"], 6 * RATE, np.random.default_rng(seed), 3, 4)[1]
+        assert data.make_clip(bank, ["white"], 6 * RATE, np.random.default_rng(seed), 3, 4, trigger_pause=0.0)[1] == (
+            classic
+        )
+    assert min(gaps[0.3]) >= 0.3 - 1e-4 and min(gaps[0.0]) < 0.1
+    paused = TriggerWordConfig(clip_seconds=6.0, trigger_pause=0.3)
+    for split in ("validation", "test"):  # training only
+        assert (
+            data.clip_at(paused, bank, split, 5)[1]
+            == data.clip_at(TriggerWordConfig(clip_seconds=6.0), bank, split, 5)[1]
+        )
+
+
 def test_training_clips_play_their_words_within_the_speed_range():
     bank = _tone_bank()
     lengths = {"fixed": set(), "range": set(), "first recipe": set()}

@@ -67,6 +67,9 @@ class TriggerWordConfig(RunConfig):
             detector answers once, at the step it is surest of, and the other steps of the window are free).
             Steps outside the windows are asked to be 0 either way. "steps" by default: validation preferred it (event
             F1 0.930 against 0.901 and 0.886 over two seeds of the shipped command), and so did test.
+        trigger_pause: seconds after each training trigger in which no word begins (0, the classic recipe, lets the
+            next word follow at once, so that the trigger run into a word, "activate sawdust", is a positive that
+            sounds like "activates"); training only: validation and test clips place words as the classic recipe.
         threshold: probability at which a detection starts.
         refractory_seconds: no second detection this soon after one. 0.56 s (7 steps of the speech embedding, 14 of
             the Conv1D) was the best on validation for the shipped detector (event F1 at threshold 0.5, among 0.16
@@ -107,6 +110,7 @@ class TriggerWordConfig(RunConfig):
     confusable_share: float = checked(0.0, lambda value: 0 <= value <= 1, "in [0, 1]")
     negative_weight: float = checked(1.0, lambda value: value > 0, "positive")
     window_loss: str = checked("steps", lambda value: value in WINDOW_LOSSES, " or ".join(WINDOW_LOSSES))
+    trigger_pause: float = checked(0.0, lambda value: 0 <= value < 1, "in [0, 1)")
     threshold: float = checked(0.5, lambda value: 0 < value < 1, "in (0, 1)")
     refractory_seconds: float = checked(0.56, lambda value: value >= 0, "at least 0")
 

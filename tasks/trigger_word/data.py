@@ -435,12 +435,22 @@ class Segment(NamedTuple):
 
 
 def make_clip(
-    bank, kinds, num_samples, rng, num_triggers, num_negatives, speeds=None, confusable_takes=(), confusable_share=0.0
+    bank,
+    kinds,
+    num_samples,
+    rng,
+    num_triggers,
+    num_negatives,
+    speeds=None,
+    confusable_takes=(),
+    confusable_share=0.0,
+    trigger_pause=0.0,
 ):
     """A clip: a background of one of `kinds`, then up to `num_triggers` triggers and `num_negatives` negatives
     at random places that never overlap (fewer when no free place is found), each played at a speed from
     `speeds` (see `_word`). Each negative is drawn from the indices `confusable_takes` of `bank.negatives` with
-    probability `confusable_share`, else from all of them alike.
+    probability `confusable_share`, else from all of them alike. No word begins within `trigger_pause` seconds
+    after a trigger ends, and no trigger ends within them of the clip's end.
 
     Returns:
         `(samples, segments)`: float32 `(num_samples,)` in [-1, 1], and the placed words in time order.
@@ -454,11 +464,12 @@ def make_clip(
         if not is_trigger and confusable_share > 0 and len(confusable_takes) and rng.random() < confusable_share:
             take = confusable_takes[rng.integers(len(confusable_takes))]
         segment = _word(pool[take], rng, speeds)
-        start = _place(len(segment), taken, num_samples, rng)
+        reserved = len(segment) + (round(trigger_pause * audio.SAMPLE_RATE) if is_trigger else 0)
+        start = _place(reserved, taken, num_samples, rng)
         if start is None:
             continue
         _overlay(clip, segment, start)
-        taken.append((start, start + len(segment)))
+        taken.append((start, start + reserved))
         word = "" if is_trigger else bank.negative_words[take]
         segments.append(
             Segment(start / audio.SAMPLE_RATE, (start + len(segment)) / audio.SAMPLE_RATE, is_trigger, word)
@@ -512,8 +523,9 @@ def clip_at(config, bank, split, index, epoch=0, confusable_takes=()):
     """Clip `index` of a split (of `epoch`, for training), the same for the same arguments: 0-4 triggers and
     0-3 negatives (training: 0-`config.train_negatives`, played at `config.slowest_word`-`config.fastest_word`
     times their speed, a share `config.confusable_share` of them drawn from `confusable_takes`, the indices
-    of the bank's takes of the confusable words). Test clips from `config.test_clips` on hold no trigger and 4-6
-    negatives. Training clips follow `config.seed`, the others `config.data_seed`."""
+    of the bank's takes of the confusable words, and no word within `config.trigger_pause` s after a trigger).
+    Test clips from `config.test_clips` on hold no trigger and 4-6 negatives. Training clips follow `config.seed`,
+    the others `config.data_seed`."""
     seed = config.seed if split == "train" else config.data_seed
     rng = np.random.default_rng([seed, SPLIT_SEEDS[split], epoch, index])
     num_samples = int(config.clip_seconds * audio.SAMPLE_RATE)
@@ -530,6 +542,7 @@ def clip_at(config, bank, split, index, epoch=0, confusable_takes=()):
         (config.slowest_word, config.fastest_word) if training else None,
         confusable_takes,
         config.confusable_share if training else 0.0,
+        config.trigger_pause if training else 0.0,
     )
 
 
