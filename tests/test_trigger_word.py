@@ -188,9 +188,9 @@ def test_no_training_word_begins_within_the_pause_after_a_trigger():
             )
             gaps[pause] += [b.start - a.end for a, b in zip(segments, segments[1:]) if a.is_trigger]
             gaps[pause] += [6 - s.end for s in segments[-1:] if s.is_trigger]
-        # No pause is the classic recipe's clip, draw for draw.
-        classic = data.make_clip(bank, ["white"], 6 * RATE, np.random.default_rng(seed), 3, 4)[1]
-        assert data.make_clip(bank, ["white"], 6 * RATE, np.random.default_rng(seed), 3, 4, trigger_pause=0.0)[1] == (
+        # The pause is the triggers' alone: a clip without one is the classic recipe's, draw for draw.
+        classic = data.make_clip(bank, ["white"], 6 * RATE, np.random.default_rng(seed), 0, 4)[1]
+        assert data.make_clip(bank, ["white"], 6 * RATE, np.random.default_rng(seed), 0, 4, trigger_pause=0.3)[1] == (
             classic
         )
     assert min(gaps[0.3]) >= 0.3 - 1e-4 and min(gaps[0.0]) < 0.1
