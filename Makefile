@@ -30,19 +30,23 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# $(call apt_install,PACKAGES,WHAT FOR,READY): installs Debian packages that are missing, as root with apt-get,
+# once the shell command READY succeeds (it may add an apt source); where it cannot, it says so and goes on.
+define apt_install
+	@if dpkg -s $(1) >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && $(3); then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1)) \
+			|| echo "Could not install $(1); the tests that need them skip."; \
+	else echo "Install $(1) ($(2)); the tests that need them skip."; fi
+endef
+
+ADD_NON_FREE_SOURCE = . /etc/os-release && [ "$$ID" = debian ] && \
+	printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: non-free\nSigned-By: %s\n' \
+		"$$VERSION_CODENAME" /usr/share/keyrings/debian-archive-keyring.gpg > $(NON_FREE_SOURCES)
+
 system-packages:
-	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then :; \
-	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)) \
-			|| echo "Could not install $(APT_PACKAGES); the tests that need them skip."; \
-	else echo "Install $(APT_PACKAGES) (apt-get, as root) for audio rendering and speech synthesis; the tests that need them skip."; fi
-	@if dpkg -s $(NON_FREE_APT_PACKAGES) >/dev/null 2>&1; then :; \
-	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && . /etc/os-release && [ "$$ID" = debian ]; then \
-		printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: non-free\nSigned-By: %s\n' \
-			"$$VERSION_CODENAME" /usr/share/keyrings/debian-archive-keyring.gpg > $(NON_FREE_SOURCES); \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(NON_FREE_APT_PACKAGES)) \
-			|| echo "Could not install $(NON_FREE_APT_PACKAGES); the tests that need them skip."; \
-	else echo "Install $(NON_FREE_APT_PACKAGES) (Debian's non-free section) for the trigger-word voices; the tests that need them skip."; fi
+	$(call apt_install,$(APT_PACKAGES),apt-get as root: audio rendering and speech synthesis,true)
+	$(call apt_install,$(NON_FREE_APT_PACKAGES),Debian's non-free section: the trigger-word voices,$(ADD_NON_FREE_SOURCE))
 
 kokoro-voices: $(KOKORO_VOICES)/.fetched
 
