@@ -169,7 +169,7 @@ def test_a_share_of_training_negatives_comes_from_the_confusable_takes():
         words = []
         for seed in range(40):
             rng = np.random.default_rng(seed)
-            _, segments = data.make_clip(bank, ["white"], 8 * RATE, rng, 0, 3, None, [2], share)
+            _, segments = data.make_clip(bank, ["white"], 8 * RATE, rng, 0, 3, data.WordDraw(None, (2,), share))
             words += [segment.word for segment in segments]
             if share == 0.0:  # no share draws nothing more: the clip of the classic recipe
                 _, classic = data.make_clip(bank, ["white"], 8 * RATE, np.random.default_rng(seed), 0, 3)
@@ -183,16 +183,14 @@ def test_no_training_word_begins_within_the_pause_after_a_trigger():
     gaps = {0.0: [], 0.3: []}
     for seed in range(40):
         for pause in gaps:
-            _, segments = data.make_clip(
-                bank, ["white"], 6 * RATE, np.random.default_rng(seed), 3, 4, trigger_pause=pause
-            )
+            paused = data.WordDraw(trigger_pause=pause)
+            _, segments = data.make_clip(bank, ["white"], 6 * RATE, np.random.default_rng(seed), 3, 4, paused)
             gaps[pause] += [b.start - a.end for a, b in zip(segments, segments[1:]) if a.is_trigger]
             gaps[pause] += [6 - s.end for s in segments[-1:] if s.is_trigger]
         # The pause is the triggers' alone: a clip without one is the classic recipe's, draw for draw.
         classic = data.make_clip(bank, ["white"], 6 * RATE, np.random.default_rng(seed), 0, 4)[1]
-        assert data.make_clip(bank, ["white"], 6 * RATE, np.random.default_rng(seed), 0, 4, trigger_pause=0.3)[1] == (
-            classic
-        )
+        paused = data.WordDraw(trigger_pause=0.3)
+        assert data.make_clip(bank, ["white"], 6 * RATE, np.random.default_rng(seed), 0, 4, paused)[1] == classic
     assert min(gaps[0.3]) >= 0.3 - 1e-4 and min(gaps[0.0]) < 0.1
     paused = TriggerWordConfig(clip_seconds=6.0, trigger_pause=0.3)
     for split in ("validation", "test"):  # training only
@@ -207,7 +205,9 @@ def test_training_clips_play_their_words_within_the_speed_range():
     lengths = {"fixed": set(), "range": set(), "first recipe": set()}
     for seed in range(10):
         for name, speeds in (("fixed", (1.25, 1.25)), ("range", (0.85, 1.25)), ("first recipe", None)):
-            _, segments = data.make_clip(bank, ["white"], 8 * RATE, np.random.default_rng(seed), 3, 0, speeds)
+            _, segments = data.make_clip(
+                bank, ["white"], 8 * RATE, np.random.default_rng(seed), 3, 0, data.WordDraw(speeds)
+            )
             lengths[name].update(round(segment.end - segment.start, 3) for segment in segments)
     assert lengths["fixed"] == {0.48, 0.64}  # the 0.6-s and 0.8-s triggers, 1.25 times faster
     assert all(0.6 / 1.25 - 0.001 <= length <= 0.8 / 0.85 + 0.001 for length in lengths["range"])

@@ -434,37 +434,47 @@ class Segment(NamedTuple):
     word: str = ""  # what a negative says (its bank's `negative_words`); empty for a trigger
 
 
-def make_clip(
-    bank,
-    kinds,
-    num_samples,
-    rng,
-    num_triggers,
-    num_negatives,
-    speeds=None,
-    confusable_takes=(),
-    confusable_share=0.0,
-    trigger_pause=0.0,
-):
-    """A clip: a background of one of `kinds`, then up to `num_triggers` triggers and `num_negatives` negatives
-    at random places that never overlap (fewer when no free place is found), each played at a speed from
-    `speeds` (see `_word`). Each negative is drawn from the indices `confusable_takes` of `bank.negatives` with
-    probability `confusable_share`, else from all of them alike. No word begins within `trigger_pause` seconds
-    after a trigger ends, and no trigger ends within them of the clip's end.
+class WordDraw(NamedTuple):
+    """How a clip draws its words beyond the classic recipe; the defaults are that recipe, which validation and
+    test clips follow.
+
+    Args:
+        speeds: `(slowest, fastest)`: each word is played at a speed drawn log-uniformly from this range (see
+            `_word`); None draws it as the first recipe did, from 0.9-1.1.
+        confusable_takes: indices of `bank.negatives`, the takes of the confusable words.
+        confusable_share: the probability that a negative is drawn from `confusable_takes` rather than from all
+            the negatives alike.
+        trigger_pause: seconds after each trigger in which no word begins and the clip does not end.
+    """
+
+    speeds: tuple[float, float] | None = None
+    confusable_takes: tuple[int, ...] = ()
+    confusable_share: float = 0.0
+    trigger_pause: float = 0.0
+
+
+CLASSIC_DRAW = WordDraw()
+
+
+def make_clip(bank, kinds, num_samples, rng, num_triggers, num_negatives, draw=CLASSIC_DRAW):
+    """A clip: a background of one of `kinds`, then up to `num_triggers` triggers and `num_negatives` negatives,
+    drawn as `draw` says, at random places that never overlap (fewer when no free place is found).
 
     Returns:
         `(samples, segments)`: float32 `(num_samples,)` in [-1, 1], and the placed words in time order.
     """
     clip = background(bank, kinds[rng.integers(len(kinds))], num_samples, rng)
+    pause = round(draw.trigger_pause * audio.SAMPLE_RATE)
     taken, segments = [], []
     words = [True] * num_triggers + [False] * num_negatives
     for is_trigger in [words[i] for i in rng.permutation(len(words))]:
         pool = bank.positives if is_trigger else bank.negatives
         take = rng.integers(len(pool))
-        if not is_trigger and confusable_share > 0 and len(confusable_takes) and rng.random() < confusable_share:
-            take = confusable_takes[rng.integers(len(confusable_takes))]
-        segment = _word(pool[take], rng, speeds)
-        reserved = len(segment) + (round(trigger_pause * audio.SAMPLE_RATE) if is_trigger else 0)
+        may_be_confusable = not is_trigger and draw.confusable_share > 0 and draw.confusable_takes
+        if may_be_confusable and rng.random() < draw.confusable_share:
+            take = draw.confusable_takes[rng.integers(len(draw.confusable_takes))]
+        segment = _word(pool[take], rng, draw.speeds)
+        reserved = len(segment) + (pause if is_trigger else 0)
         start = _place(reserved, taken, num_samples, rng)
         if start is None:
             continue
@@ -531,18 +541,18 @@ def clip_at(config, bank, split, index, epoch=0, confusable_takes=()):
     num_samples = int(config.clip_seconds * audio.SAMPLE_RATE)
     if split == "test" and index >= config.test_clips:
         return make_clip(bank, background_kinds(bank, split), num_samples, rng, 0, int(rng.integers(4, 7)))
-    training = split == "train"
+    draw = CLASSIC_DRAW
+    if split == "train":
+        speeds = (config.slowest_word, config.fastest_word)
+        draw = WordDraw(speeds, confusable_takes, config.confusable_share, config.trigger_pause)
     return make_clip(
         bank,
         background_kinds(bank, split),
         num_samples,
         rng,
         int(rng.integers(0, 5)),
-        int(rng.integers(0, (config.train_negatives if training else 3) + 1)),
-        (config.slowest_word, config.fastest_word) if training else None,
-        confusable_takes,
-        config.confusable_share if training else 0.0,
-        config.trigger_pause if training else 0.0,
+        int(rng.integers(0, (config.train_negatives if split == "train" else 3) + 1)),
+        draw,
     )
 
 
@@ -564,7 +574,7 @@ def make_dataset(config, bank, split, clips, training, confusable_words=()):
     num_steps = num_samples // int(step * audio.SAMPLE_RATE)
     negative_weight = config.negative_weight if training else 1.0
     confusable = set(confusable_words)
-    confusable_takes = [take for take, word in enumerate(bank.negative_words) if word in confusable]
+    confusable_takes = tuple(take for take, word in enumerate(bank.negative_words) if word in confusable)
     epochs = iter(range(1 << 30))
 
     def generate():
