@@ -192,10 +192,10 @@ def test_no_training_word_begins_within_the_pause_after_a_trigger():
         paused = data.WordDraw(trigger_pause=0.3)
         assert data.make_clip(bank, ["white"], 6 * RATE, np.random.default_rng(seed), 0, 4, paused)[1] == classic
     assert min(gaps[0.3]) >= 0.3 - 1e-4 and min(gaps[0.0]) < 0.1
-    paused = TriggerWordConfig(clip_seconds=6.0, trigger_pause=0.3)
+    paused_config = TriggerWordConfig(clip_seconds=6.0, trigger_pause=0.3)
     for split in ("validation", "test"):  # training only
         assert (
-            data.clip_at(paused, bank, split, 5)[1]
+            data.clip_at(paused_config, bank, split, 5)[1]
             == data.clip_at(TriggerWordConfig(clip_seconds=6.0), bank, split, 5)[1]
         )
 

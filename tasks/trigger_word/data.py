@@ -465,13 +465,13 @@ def make_clip(bank, kinds, num_samples, rng, num_triggers, num_negatives, draw=C
     """
     clip = background(bank, kinds[rng.integers(len(kinds))], num_samples, rng)
     pause = round(draw.trigger_pause * audio.SAMPLE_RATE)
+    draws_confusable = draw.confusable_share > 0 and bool(draw.confusable_takes)
     taken, segments = [], []
     words = [True] * num_triggers + [False] * num_negatives
     for is_trigger in [words[i] for i in rng.permutation(len(words))]:
         pool = bank.positives if is_trigger else bank.negatives
         take = rng.integers(len(pool))
-        may_be_confusable = not is_trigger and draw.confusable_share > 0 and draw.confusable_takes
-        if may_be_confusable and rng.random() < draw.confusable_share:
+        if not is_trigger and draws_confusable and rng.random() < draw.confusable_share:
             take = draw.confusable_takes[rng.integers(len(draw.confusable_takes))]
         segment = _word(pool[take], rng, draw.speeds)
         reserved = len(segment) + (pause if is_trigger else 0)
@@ -536,13 +536,14 @@ def clip_at(config, bank, split, index, epoch=0, confusable_takes=()):
     of the bank's takes of the confusable words, and no word within `config.trigger_pause` s after a trigger).
     Test clips from `config.test_clips` on hold no trigger and 4-6 negatives. Training clips follow `config.seed`,
     the others `config.data_seed`."""
-    seed = config.seed if split == "train" else config.data_seed
+    training = split == "train"
+    seed = config.seed if training else config.data_seed
     rng = np.random.default_rng([seed, SPLIT_SEEDS[split], epoch, index])
     num_samples = int(config.clip_seconds * audio.SAMPLE_RATE)
     if split == "test" and index >= config.test_clips:
         return make_clip(bank, background_kinds(bank, split), num_samples, rng, 0, int(rng.integers(4, 7)))
     draw = CLASSIC_DRAW
-    if split == "train":
+    if training:
         speeds = (config.slowest_word, config.fastest_word)
         draw = WordDraw(speeds, confusable_takes, config.confusable_share, config.trigger_pause)
     return make_clip(
@@ -551,7 +552,7 @@ def clip_at(config, bank, split, index, epoch=0, confusable_takes=()):
         num_samples,
         rng,
         int(rng.integers(0, 5)),
-        int(rng.integers(0, (config.train_negatives if split == "train" else 3) + 1)),
+        int(rng.integers(0, (config.train_negatives if training else 3) + 1)),
         draw,
     )
 
